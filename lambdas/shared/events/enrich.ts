@@ -1,0 +1,83 @@
+import { LIMITS, type SchemaVersion } from './constants';
+import { ENRICHMENT_FIELDS, type EnrichedEvent, type EventV3 } from './schemas';
+
+export interface EnrichmentContext {
+  receivedAt: Date;
+  processedAt: Date;
+  originalVersion: SchemaVersion;
+}
+
+/**
+ * price x quantity rounded half-up to the cent, computed on the decimal digits of the price
+ * so binary floating point cannot shift it (19.99 x 3 is 59.97, 1.005 x 1 is 1.01).
+ */
+export function amountToCents(price: number, quantity: number): number {
+  const [mantissa = '0', exponentText = '0'] = price.toString().split('e');
+  const [whole = '0', fraction = ''] = mantissa.split('.');
+  const digits = BigInt(whole + fraction) * BigInt(quantity);
+  const scale = fraction.length - Number(exponentText); // value = digits / 10^scale
+  let cents: bigint;
+  if (scale <= 2) {
+    cents = digits * 10n ** BigInt(2 - scale);
+  } else {
+    const divisor = 10n ** BigInt(scale - 2);
+    cents = (digits + divisor / 2n) / divisor;
+  }
+  return Number(cents) / 100;
+}
+
+/** The stored event: the v3 event plus the fields derived from it and from its receipt. */
+export function enrichEvent(event: EventV3, ctx: EnrichmentContext): EnrichedEvent {
+  const eventTime = new Date(event.event_time);
+  const iso = eventTime.toISOString();
+  return {
+    ...event,
+    schema_version: 3,
+    received_at: ctx.receivedAt.toISOString(),
+    processed_at: ctx.processedAt.toISOString(),
+    total_amount: event.price === undefined ? null : amountToCents(event.price, event.quantity ?? 1),
+    late_arrival: ctx.receivedAt.getTime() - eventTime.getTime() > LIMITS.lateArrivalMs,
+    original_schema_version: ctx.originalVersion,
+    event_date: iso.slice(0, 10),
+    event_hour: eventTime.getUTCHours(),
+  };
+}
+
+/**
+ * Turn a stored/enriched event back into the v3 event it came from plus its received_at (used
+ * when a load_failed dead letter is redriven). Also drops `_`-prefixed storage bookkeeping
+ * (such as the loader's `_source`): no event field starts with `_`.
+ */
+export function stripEnrichment(record: Record<string, unknown>): {
+  event: Record<string, unknown>;
+  receivedAt?: string;
+} {
+  const event: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (ENRICHMENT_FIELDS.includes(key) || key.startsWith('_')) continue;
+    event[key] = value;
+  }
+  const receivedAt = record.received_at;
+  return typeof receivedAt === 'string' ? { event, receivedAt } : { event };
+}
+
+function keyPart(value: unknown): string | undefined {
+  if (typeof value === 'string' && value !== '') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+/** Used only when an event has none of the keyed fields, which the collector prevents. */
+const FALLBACK_PARTITION_KEY = 'unkeyed';
+
+/**
+ * Partition key for both streams: session_id, else user_id, else event_id, as a string, so a
+ * session's events stay in order on one shard. Kinesis allows 256 Unicode characters; cutting
+ * by code point never leaves half a surrogate pair.
+ */
+export function partitionKeyOf(event: Record<string, unknown>): string {
+  const key =
+    keyPart(event.session_id) ?? keyPart(event.user_id) ?? keyPart(event.event_id) ?? FALLBACK_PARTITION_KEY;
+  const codePoints = Array.from(key);
+  return codePoints.length <= LIMITS.maxString ? key : codePoints.slice(0, LIMITS.maxString).join('');
+}
