@@ -7,7 +7,11 @@
 export interface LocalResource {
   logicalId: string;
   type: string;
-  /** Properties with Ref / Fn::GetAtt / Fn::Join / Fn::Sub / pseudo parameters resolved. */
+  /**
+   * Properties with Ref / Fn::GetAtt / Fn::Join / Fn::Sub / pseudo parameters resolved.
+   * For AWS::Lambda::Function the template reader also sets `__assetDir`: the absolute path of
+   * the function's cdk.out asset folder (from its `aws:asset:path` metadata).
+   */
   properties: Record<string, unknown>;
   /** What `Ref` returns for this resource locally (name, URL or id, as CloudFormation does). */
   ref: string;
