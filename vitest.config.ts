@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 // so both get longer timeouts and run their files one at a time on this 2-core budget.
 export default defineConfig({
   test: {
+    // In CI also write a JSON report; .ci/run prints one plain "N passed, N failed" line from it.
+    reporters: process.env.CI ? ['default', ['json', { outputFile: '.ci/test-results.json' }]] : ['default'],
     projects: [
       {
         test: {
