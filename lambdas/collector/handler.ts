@@ -1,4 +1,47 @@
-// Placeholder entry so the app synthesizes while the function is written.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
+import { randomUUID } from 'node:crypto';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { kinesisClient } from '../shared/aws';
+import { getStringFromEnv } from '../shared/env';
+import { logger, metrics, tracer } from '../shared/powertools';
+import { errorResponse } from './http';
+import { ingest, type CollectorDeps } from './ingest';
+import { rawStreamWriter } from './raw-stream';
+
+const rawStreamName = getStringFromEnv('RAW_STREAM_NAME');
+
+const deps: CollectorDeps = {
+  putRecords: rawStreamWriter(kinesisClient(), rawStreamName),
+  now: () => new Date(),
+  uuid: () => randomUUID(),
+  onDeliveryError: (error, entryCount) => logger.warn('PutRecords to the raw stream failed', { error, entryCount }),
 };
+
+export async function collect(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  try {
+    const { response, tally } = await ingest(event, { requestId: event.requestContext.requestId }, deps);
+    if (tally) {
+      metrics.addMetric('EventsReceived', MetricUnit.Count, tally.received);
+      metrics.addMetric('EventsAccepted', MetricUnit.Count, tally.accepted);
+      metrics.addMetric('EventsRejected', MetricUnit.Count, tally.rejected);
+      metrics.addMetric('EventsRetry', MetricUnit.Count, tally.retry);
+      if (tally.retry > 0) logger.warn('Events not written after retries', { ...tally });
+    } else {
+      logger.info('Request refused', { statusCode: response.statusCode, body: response.body });
+    }
+    return response;
+  } catch (error) {
+    // Still JSON with CORS: the contract promises JSON for every response.
+    logger.error('Collector failed', { error });
+    return errorResponse({ statusCode: 500, code: 'internal_error', message: 'internal error; retry the request' });
+  }
+}
+
+export const handler = middy(collect)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

@@ -1,0 +1,159 @@
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { LIMITS, partitionKeyOf, validateEvent } from '../shared/events';
+import type { FieldError, RawRecord } from '../shared/records';
+import { deliverInChunks, type RetryClock, type RetryPolicy } from '../shared/retry';
+import { errorResponse, jsonResponse } from './http';
+import { readSubmission, type IngestRequest } from './request-body';
+
+/** One raw-stream record ready for PutRecords. */
+export interface RawStreamEntry {
+  data: Uint8Array;
+  partitionKey: string;
+}
+
+export interface CollectorDeps {
+  /** One PutRecords call; one flag per entry (true = acknowledged). Throws when the call fails. */
+  putRecords: (entries: RawStreamEntry[]) => Promise<boolean[]>;
+  now: () => Date;
+  uuid: () => string;
+  retry?: { policy?: RetryPolicy; clock?: RetryClock };
+  onDeliveryError?: (error: unknown, entryCount: number) => void;
+}
+
+export type ResultStatus = 'accepted' | 'rejected' | 'retry';
+
+export interface ItemResult {
+  index: number;
+  event_id: string | null;
+  status: ResultStatus;
+  valid: boolean;
+  errors: FieldError[];
+}
+
+export interface IngestTally {
+  received: number;
+  accepted: number;
+  rejected: number;
+  retry: number;
+  invalid: number;
+}
+
+export interface IngestOutcome {
+  response: APIGatewayProxyResult;
+  /** Absent when the request was refused as a whole. */
+  tally?: IngestTally;
+}
+
+/** Kinesis PutRecords: 500 records and 5 MiB (data plus partition keys) per request. */
+export const PUT_RECORDS_LIMITS = { maxCount: 500, maxBytes: 5 * 1024 * 1024 };
+
+export interface IngestContext {
+  requestId: string;
+}
+
+/**
+ * The collector's use case:
+ * 1. read the body (type, encoding, size, JSON safety, shape) or refuse the whole request;
+ * 2. per item: refuse non-objects and oversized events, fill in event_id, take the schema verdict;
+ * 3. write every kept item to the raw stream as a raw record, retrying only failed entries;
+ * 4. answer with the truth per item and a status that summarises it.
+ */
+export async function ingest(
+  request: IngestRequest,
+  context: IngestContext,
+  deps: CollectorDeps,
+): Promise<IngestOutcome> {
+  const submission = await readSubmission(request);
+  if (!submission.ok) return { response: errorResponse(submission.error) };
+
+  const receivedAt = deps.now();
+  const results: ItemResult[] = [];
+  const pending: Array<{ result: ItemResult; entry: RawStreamEntry }> = [];
+
+  submission.items.forEach((item, index) => {
+    const refusal = refusalOf(item);
+    if (refusal) {
+      results.push({ index, event_id: eventIdOf(item), status: 'rejected', valid: false, errors: [refusal] });
+      return;
+    }
+    const event = item as Record<string, unknown>;
+    if (event.event_id === undefined || event.event_id === null) event.event_id = deps.uuid();
+    const verdict = validateEvent(event, receivedAt);
+    const result: ItemResult = {
+      index,
+      event_id: eventIdOf(event),
+      status: 'retry',
+      valid: verdict.ok,
+      errors: verdict.ok ? [] : verdict.errors,
+    };
+    results.push(result);
+    const record: RawRecord = { received_at: receivedAt.toISOString(), request_id: context.requestId, event };
+    pending.push({
+      result,
+      entry: { data: Buffer.from(JSON.stringify(record), 'utf8'), partitionKey: partitionKeyOf(event) },
+    });
+  });
+
+  const delivered = await deliverInChunks(
+    pending.map(({ entry }) => entry),
+    {
+      limits: { ...PUT_RECORDS_LIMITS, sizeOf: (entry) => entry.data.byteLength + Buffer.byteLength(entry.partitionKey) },
+      sendChunk: deps.putRecords,
+      policy: deps.retry?.policy,
+      clock: deps.retry?.clock,
+      onError: (error, entries) => deps.onDeliveryError?.(error, entries.length),
+    },
+  );
+  pending.forEach(({ result }, position) => {
+    if (delivered[position]) result.status = 'accepted';
+  });
+
+  const tally = tallyOf(results);
+  if (tally.accepted === 0 && tally.retry > 0 && tally.rejected === 0) {
+    return {
+      tally,
+      response: errorResponse({
+        statusCode: 503,
+        code: 'unavailable',
+        message: 'no event could be written; retry the whole request with the same event_ids',
+      }),
+    };
+  }
+  const statusCode = tally.accepted === tally.received ? 202 : 207;
+  return {
+    tally,
+    response: jsonResponse(statusCode, { accepted: tally.accepted, invalid: tally.invalid, results }),
+  };
+}
+
+function refusalOf(item: unknown): FieldError | undefined {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    return { path: '', code: 'not_an_object', message: 'an event must be a JSON object' };
+  }
+  // Measured as sent, so a producer can check the limit itself.
+  const bytes = Buffer.byteLength(JSON.stringify(item), 'utf8');
+  if (bytes > LIMITS.maxEventBytes) {
+    return {
+      path: '',
+      code: 'too_large',
+      message: `the event is ${bytes} bytes serialised; at most ${LIMITS.maxEventBytes} are allowed`,
+    };
+  }
+  return undefined;
+}
+
+function eventIdOf(item: unknown): string | null {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return null;
+  const id = (item as Record<string, unknown>).event_id;
+  if (id === undefined || id === null) return null;
+  return typeof id === 'string' ? id : JSON.stringify(id);
+}
+
+function tallyOf(results: readonly ItemResult[]): IngestTally {
+  const tally: IngestTally = { received: results.length, accepted: 0, rejected: 0, retry: 0, invalid: 0 };
+  for (const result of results) {
+    tally[result.status === 'accepted' ? 'accepted' : result.status === 'rejected' ? 'rejected' : 'retry']++;
+    if (result.status === 'accepted' && !result.valid) tally.invalid++;
+  }
+  return tally;
+}
