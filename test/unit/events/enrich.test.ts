@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ENRICHMENT_FIELDS,
+  LIMITS,
+  amountToCents,
+  enrichEvent,
+  enrichedEventSchema,
+  partitionKeyOf,
+  stripEnrichment,
+  validateEvent,
+  type EventV3,
+} from '../../../lambdas/shared/events';
+import {
+  SAMPLE_RECEIVED_AT,
+  sampleEventV1,
+  sampleEventV2,
+  sampleEventV3,
+  sampleSearchEventV3,
+} from '../../fixtures/events';
+import { expectValid } from './helpers';
+
+const receivedAt = SAMPLE_RECEIVED_AT;
+const processedAt = new Date(receivedAt.getTime() + 1_500);
+
+function validV3(overrides: Record<string, unknown> = {}): EventV3 {
+  return expectValid(validateEvent(sampleEventV3(overrides), receivedAt)).event;
+}
+
+const enrich = (event: EventV3, originalVersion: 1 | 2 | 3 = 3) =>
+  enrichEvent(event, { receivedAt, processedAt, originalVersion });
+
+describe('enrichEvent', () => {
+  it('adds every derived field and keeps the event', () => {
+    const event = validV3();
+    const enriched = enrich(event, 2);
+    expect(enriched).toEqual({
+      ...event,
+      received_at: '2026-11-22T10:00:00.000Z',
+      processed_at: '2026-11-22T10:00:01.500Z',
+      total_amount: 59.97,
+      late_arrival: false,
+      original_schema_version: 2,
+      event_date: '2026-11-22',
+      event_hour: 9,
+    });
+    expect(Object.keys(enriched).filter((key) => !(key in event)).sort()).toEqual([...ENRICHMENT_FIELDS].sort());
+    expect(enrichedEventSchema.safeParse(enriched).success).toBe(true);
+  });
+
+  it('total_amount is null without a price and price x 1 without a quantity', () => {
+    expect(enrich(validV3({ event_type: 'wishlist', price: undefined, currency: undefined })).total_amount).toBeNull();
+    expect(enrich(validV3({ event_type: 'wishlist', price: 12.5, quantity: undefined })).total_amount).toBe(12.5);
+  });
+
+  it.each([
+    [19.99, 3, 59.97],
+    [0.1, 3, 0.3],
+    [1.005, 1, 1.01],
+    [0.125, 1, 0.13],
+    [0.124, 1, 0.12],
+    [33.333, 3, 100],
+    [2.675, 2, 5.35],
+    [1e-7, 1000, 0],
+    [1_000_000, 1000, 1_000_000_000],
+    [0, 5, 0],
+  ])('total of %d x %d is %d to the cent', (price, quantity, expected) => {
+    expect(amountToCents(price, quantity)).toBe(expected);
+    expect(enrich(validV3({ event_type: 'add_to_cart', price, quantity })).total_amount).toBe(expected);
+  });
+
+  it('late_arrival: exactly 10 minutes before receipt is on time, 1 ms earlier is late', () => {
+    const tenMinutesBefore = new Date(receivedAt.getTime() - LIMITS.lateArrivalMs);
+    expect(enrich(validV3({ event_time: tenMinutesBefore.toISOString() })).late_arrival).toBe(false);
+    const justLate = new Date(tenMinutesBefore.getTime() - 1);
+    expect(enrich(validV3({ event_time: justLate.toISOString() })).late_arrival).toBe(true);
+  });
+
+  it('an event from slightly in the future is not late', () => {
+    const ahead = new Date(receivedAt.getTime() + 60_000).toISOString();
+    expect(enrich(validV3({ event_time: ahead })).late_arrival).toBe(false);
+  });
+
+  it('event_date and event_hour are the UTC day and hour of an offset event_time', () => {
+    // 01:30 at +03:00 is 22:30 UTC the day before.
+    const event = validV3({ event_time: '2026-11-22T01:30:00+03:00' });
+    const enriched = enrichEvent(event, {
+      receivedAt: new Date('2026-11-21T22:31:00Z'),
+      processedAt,
+      originalVersion: 3,
+    });
+    expect(enriched.event_date).toBe('2026-11-21');
+    expect(enriched.event_hour).toBe(22);
+    expect(enriched.event_time).toBe('2026-11-22T01:30:00+03:00');
+  });
+
+  it('records the original schema version of a migrated event', () => {
+    const v1 = expectValid(validateEvent(sampleEventV1(), receivedAt));
+    const enriched = enrichEvent(v1.event, { receivedAt, processedAt, originalVersion: v1.originalVersion });
+    expect(enriched.original_schema_version).toBe(1);
+    expect(enriched.total_amount).toBe(19.99);
+    expect(enrichedEventSchema.safeParse(enriched).success).toBe(true);
+  });
+});
+
+describe('stripEnrichment', () => {
+  it.each([
+    ['v1', sampleEventV1],
+    ['v2', sampleEventV2],
+    ['v3', sampleEventV3],
+    ['v3 anonymous search', sampleSearchEventV3],
+  ] as const)('round trip (%s): validate, enrich, store as JSON, strip, validate again gives the same event', (_, sample) => {
+    const first = expectValid(validateEvent(sample(), receivedAt));
+    const stored = JSON.parse(
+      JSON.stringify({ ...enrichEvent(first.event, { receivedAt, processedAt, originalVersion: first.originalVersion }), _source: 'shardId-000000000000/4955' }),
+    ) as Record<string, unknown>;
+
+    const { event, receivedAt: strippedReceivedAt } = stripEnrichment(stored);
+    expect(strippedReceivedAt).toBe(receivedAt.toISOString());
+    for (const field of [...ENRICHMENT_FIELDS, '_source']) expect(event).not.toHaveProperty(field);
+
+    const again = expectValid(validateEvent(event, new Date(strippedReceivedAt!)));
+    expect(again.event).toEqual(first.event);
+  });
+
+  it('judges the stripped event against its original receipt time, so an old event stays valid', () => {
+    const first = expectValid(validateEvent(sampleEventV3(), receivedAt));
+    const stored = enrich(first.event);
+    const { event, receivedAt: original } = stripEnrichment(stored);
+    const muchLater = new Date(receivedAt.getTime() + 30 * 86_400_000);
+    expect(validateEvent(event, muchLater).ok).toBe(false);
+    expect(validateEvent(event, new Date(original!)).ok).toBe(true);
+  });
+
+  it('leaves receivedAt out when the record has no received_at string', () => {
+    const result = stripEnrichment({ event_id: 'x', received_at: 5 });
+    expect(result).toEqual({ event: { event_id: 'x' } });
+  });
+
+  it('does not modify the record it is given', () => {
+    const record = { event_id: 'x', total_amount: 1, received_at: '2026-11-22T10:00:00.000Z' };
+    stripEnrichment(record);
+    expect(record).toEqual({ event_id: 'x', total_amount: 1, received_at: '2026-11-22T10:00:00.000Z' });
+  });
+});
+
+describe('partitionKeyOf', () => {
+  it('prefers session_id, then user_id, then event_id', () => {
+    expect(partitionKeyOf({ session_id: 's', user_id: 'u', event_id: 'e' })).toBe('s');
+    expect(partitionKeyOf({ user_id: 'u', event_id: 'e' })).toBe('u');
+    expect(partitionKeyOf({ session_id: '', user_id: null, event_id: 'e' })).toBe('e');
+  });
+
+  it('turns a numeric (v1) user_id into a string', () => {
+    expect(partitionKeyOf({ user_id: 1042, event_id: 'e' })).toBe('1042');
+  });
+
+  it('skips values that are not strings or numbers', () => {
+    expect(partitionKeyOf({ session_id: { a: 1 }, user_id: ['u'], event_id: 'e' })).toBe('e');
+  });
+
+  it('always returns a non-empty key, even for an event with none of the fields', () => {
+    expect(partitionKeyOf({}).length).toBeGreaterThan(0);
+  });
+
+  it('cuts to 256 characters without splitting a surrogate pair', () => {
+    expect(partitionKeyOf({ session_id: 'a'.repeat(300) })).toBe('a'.repeat(256));
+    const key = partitionKeyOf({ session_id: '😀'.repeat(300) });
+    expect(Array.from(key)).toHaveLength(256);
+    expect(key).toBe('😀'.repeat(256));
+    expect(key).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+  });
+
+  it('keeps a session on one key whatever the event', () => {
+    const a = sampleEventV3({ event_type: 'add_to_cart' });
+    const b = sampleEventV3({ event_type: 'purchase' });
+    expect(partitionKeyOf(a)).toBe(partitionKeyOf(b));
+  });
+});
