@@ -1,0 +1,52 @@
+import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { metrics } from '../../../lambdas/shared/powertools';
+import { jsonPost } from '../../fixtures/apigw';
+import { sampleEventV3 } from '../../fixtures/events';
+
+const kinesisMock = mockClient(KinesisClient);
+let collect: typeof import('../../../lambdas/collector/handler').collect;
+
+beforeAll(async () => {
+  vi.stubEnv('RAW_STREAM_NAME', 'raw-from-env');
+  ({ collect } = await import('../../../lambdas/collector/handler'));
+});
+
+afterEach(() => {
+  kinesisMock.reset();
+  vi.restoreAllMocks();
+});
+
+describe('collector handler', () => {
+  it('writes to the stream named by RAW_STREAM_NAME and counts what happened', async () => {
+    const addMetric = vi.spyOn(metrics, 'addMetric');
+    kinesisMock.on(PutRecordsCommand).resolves({
+      FailedRecordCount: 0,
+      Records: [{ SequenceNumber: '1', ShardId: 'shardId-000000000000' }],
+    });
+
+    // Event time is relative to the real clock here: the handler uses the wall clock.
+    const event = sampleEventV3({ event_time: new Date().toISOString(), event_id: undefined });
+    const response = await collect(jsonPost({ events: [event, 7] }));
+
+    expect(response.statusCode).toBe(207);
+    expect(response.headers?.['Access-Control-Allow-Origin']).toBe('*');
+    const body = JSON.parse(response.body);
+    expect(body.results[0]).toMatchObject({ status: 'accepted', valid: true });
+    expect(body.results[0].event_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(kinesisMock.commandCalls(PutRecordsCommand)[0]?.args[0].input.StreamName).toBe('raw-from-env');
+    const counted = Object.fromEntries(addMetric.mock.calls.map(([name, , value]) => [name, value]));
+    expect(counted).toEqual({ EventsReceived: 2, EventsAccepted: 1, EventsRejected: 1, EventsRetry: 0 });
+  });
+
+  it('answers JSON with CORS when something unexpected throws', async () => {
+    const event = jsonPost(sampleEventV3());
+    // A request without requestContext cannot happen behind API Gateway; it stands in for a bug.
+    const broken = { ...event, requestContext: undefined } as unknown as typeof event;
+    const response = await collect(broken);
+    expect(response.statusCode).toBe(500);
+    expect(response.headers?.['Access-Control-Allow-Origin']).toBe('*');
+    expect(JSON.parse(response.body).error.code).toBe('internal_error');
+  });
+});
