@@ -44,9 +44,11 @@ export function enrichEvent(event: EventV3, ctx: EnrichmentContext): EnrichedEve
 }
 
 /**
- * Turn a stored/enriched event back into the v3 event it came from plus its received_at (used
- * when a load_failed dead letter is redriven). Also drops `_`-prefixed storage bookkeeping
- * (such as the loader's `_source`): no event field starts with `_`.
+ * Turn a stored/enriched event back into the event it came from plus its received_at (used when
+ * a load_failed dead letter is redriven). Drops the derived fields and `_`-prefixed storage
+ * bookkeeping (such as the loader's `_source`; no event field starts with `_`). An event that
+ * arrived as v1 or v2 goes back to that version (undoing what migration added), so validating it
+ * again applies the rules it was accepted under and keeps its original_schema_version.
  */
 export function stripEnrichment(record: Record<string, unknown>): {
   event: Record<string, unknown>;
@@ -56,6 +58,14 @@ export function stripEnrichment(record: Record<string, unknown>): {
   for (const [key, value] of Object.entries(record)) {
     if (ENRICHMENT_FIELDS.includes(key) || key.startsWith('_')) continue;
     event[key] = value;
+  }
+  const original = record.original_schema_version;
+  if (original === 1 || original === 2) {
+    event.schema_version = original;
+    // Values other than the ones migration adds were put there by hand: keep them, so
+    // validation names them instead of silently dropping an operator's edit.
+    if (event.currency === 'USD') delete event.currency;
+    if (original === 1 && event.quantity === 1) delete event.quantity;
   }
   const receivedAt = record.received_at;
   return typeof receivedAt === 'string' ? { event, receivedAt } : { event };

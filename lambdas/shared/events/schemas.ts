@@ -133,7 +133,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * of an event is reported at once. A missing field means `undefined`; a `null` where a field
  * needs a value is the field check's invalid_type, so it is not reported twice.
  */
-export function eventRuleIssues(event: Record<string, unknown>, version: SchemaVersion): RuleIssue[] {
+export function eventRuleIssues(
+  event: Record<string, unknown>,
+  version: SchemaVersion,
+  originalVersion: SchemaVersion = version,
+): RuleIssue[] {
   const issues: RuleIssue[] = [];
   const rawType = event.event_type;
   const type = (version === 1 && rawType === 'view' ? 'page_view' : rawType) as EventType;
@@ -162,17 +166,25 @@ export function eventRuleIssues(event: Record<string, unknown>, version: SchemaV
     if (event.price !== undefined && event.currency === undefined) {
       issues.push({ path: 'currency', code: 'required', message: 'currency is required when price is present' });
     }
-    if (type === 'search' && event.search_query === undefined) {
+    // v1/v2 had no search_query, so a search migrated from them has none to carry.
+    if (type === 'search' && event.search_query === undefined && originalVersion === 3) {
       issues.push({ path: 'search_query', code: 'required', message: 'search_query is required for search' });
     }
   }
   return issues;
 }
 
-function withRules<T extends z.ZodObject>(schema: T, version: SchemaVersion): T {
+function storedOriginalVersion(event: Record<string, unknown>): SchemaVersion {
+  const original = event.original_schema_version;
+  return original === 1 || original === 2 ? original : 3;
+}
+
+function withRules<T extends z.ZodObject>(schema: T, version: SchemaVersion, enriched = false): T {
   return schema.superRefine(
     (event, ctx) => {
-      for (const issue of eventRuleIssues(event as Record<string, unknown>, version)) {
+      const record = event as Record<string, unknown>;
+      const originalVersion = enriched ? storedOriginalVersion(record) : version;
+      for (const issue of eventRuleIssues(record, version, originalVersion)) {
         ctx.addIssue({
           code: 'custom',
           path: [issue.path],
@@ -219,5 +231,6 @@ export const ENRICHMENT_FIELDS: readonly string[] = Object.keys(enrichmentShape)
 export const enrichedEventSchema = withRules(
   z.strictObject({ ...v3Shape, schema_version: z.literal(3), ...enrichmentShape }),
   3,
+  true,
 );
 export type EnrichedEvent = z.infer<typeof enrichedEventSchema>;

@@ -93,6 +93,13 @@ describe('enrichEvent', () => {
     expect(enriched.event_time).toBe('2026-11-22T01:30:00+03:00');
   });
 
+  it('a search migrated from v1/v2 (no search_query) is a valid stored event; a v3 one is not', () => {
+    const v2Search = expectValid(validateEvent(sampleEventV2({ event_type: 'search', quantity: undefined }), receivedAt));
+    const stored = enrichEvent(v2Search.event, { receivedAt, processedAt, originalVersion: 2 });
+    expect(enrichedEventSchema.safeParse(stored).success).toBe(true);
+    expect(enrichedEventSchema.safeParse({ ...stored, original_schema_version: 3 }).success).toBe(false);
+  });
+
   it('records the original schema version of a migrated event', () => {
     const v1 = expectValid(validateEvent(sampleEventV1(), receivedAt));
     const enriched = enrichEvent(v1.event, { receivedAt, processedAt, originalVersion: v1.originalVersion });
@@ -108,6 +115,8 @@ describe('stripEnrichment', () => {
     ['v2', sampleEventV2],
     ['v3', sampleEventV3],
     ['v3 anonymous search', sampleSearchEventV3],
+    ['v1 anonymous view', () => sampleEventV1({ event_type: 'view', user_id: null, price: undefined })],
+    ['v2 search without search_query', () => sampleEventV2({ event_type: 'search', quantity: undefined })],
   ] as const)('round trip (%s): validate, enrich, store as JSON, strip, validate again gives the same event', (_, sample) => {
     const first = expectValid(validateEvent(sample(), receivedAt));
     const stored = JSON.parse(
@@ -120,6 +129,23 @@ describe('stripEnrichment', () => {
 
     const again = expectValid(validateEvent(event, new Date(strippedReceivedAt!)));
     expect(again.event).toEqual(first.event);
+    expect(again.originalVersion).toBe(first.originalVersion);
+  });
+
+  it('returns a v1 event as v1, without the quantity and currency migration added', () => {
+    const input = sampleEventV1({ event_type: 'purchase' });
+    const first = expectValid(validateEvent(input, receivedAt));
+    const { event } = stripEnrichment(enrich(first.event, 1));
+    expect(event).toEqual({ ...input, user_id: '1042' });
+  });
+
+  it('keeps a hand-edited currency on a v2 event, so validation names it instead of dropping it', () => {
+    const first = expectValid(validateEvent(sampleEventV2(), receivedAt));
+    const stored = { ...enrich(first.event, 2), currency: 'EUR' };
+    const { event } = stripEnrichment(stored);
+    expect(event.currency).toBe('EUR');
+    const result = validateEvent(event, receivedAt);
+    expect(result.ok === false && result.errors.map((e) => `${e.path}:${e.code}`)).toEqual(['currency:unknown_field']);
   });
 
   it('judges the stripped event against its original receipt time, so an old event stays valid', () => {
