@@ -1,0 +1,112 @@
+// One Lambda execution environment: a child process of the local Lambda runtime.
+// Plain JavaScript so it runs under bare `node` (no TypeScript loader) like the real runtime.
+// It imports the bundle once, then serves invocations over IPC one at a time.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const taskRoot = process.env.LAMBDA_TASK_ROOT ?? process.cwd();
+const handlerSetting = process.env._HANDLER ?? 'index.handler';
+const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'function';
+const functionArn = process.env.LOCAL_LAMBDA_FUNCTION_ARN ?? functionName;
+
+class HandlerError extends Error {
+  constructor(name, message) {
+    super(message);
+    this.name = name;
+  }
+}
+
+async function loadHandler() {
+  const dot = handlerSetting.lastIndexOf('.');
+  if (dot <= 0) throw new HandlerError('Runtime.MalformedHandlerName', `Bad handler ${handlerSetting}`);
+  const modulePath = handlerSetting.slice(0, dot);
+  const exportPath = handlerSetting.slice(dot + 1);
+  const candidates = ['.mjs', '.js', '.cjs'].map((ext) => path.resolve(taskRoot, modulePath + ext));
+  const file = candidates.find((candidate) => existsSync(candidate));
+  if (!file) {
+    throw new HandlerError('Runtime.ImportModuleError', `Error: Cannot find module '${modulePath}' in ${taskRoot}`);
+  }
+  const mod = await import(pathToFileURL(file).href);
+  // A CommonJS bundle exposes module.exports as the default export.
+  const fn = mod[exportPath] ?? mod.default?.[exportPath];
+  if (typeof fn !== 'function') {
+    throw new HandlerError('Runtime.HandlerNotFound', `${modulePath}.${exportPath} is undefined or not exported`);
+  }
+  return fn;
+}
+
+const handlerPromise = loadHandler();
+// Keep an init failure from becoming an unhandled rejection: it is reported per invocation.
+handlerPromise.catch(() => undefined);
+
+function contextFor(message) {
+  return {
+    awsRequestId: message.requestId,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: functionArn,
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? '128',
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME ?? `/aws/lambda/${functionName}`,
+    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'local',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, message.deadlineMs - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+async function run(handler, message) {
+  const context = contextFor(message);
+  let callbackSettle;
+  const viaCallback = new Promise((resolve, reject) => {
+    callbackSettle = (error, value) => (error ? reject(error) : resolve(value));
+  });
+  const returned = handler(message.event, context, callbackSettle);
+  if (returned && typeof returned.then === 'function') return Promise.race([returned, viaCallback]);
+  return viaCallback;
+}
+
+function errorShape(error) {
+  if (error instanceof Error) {
+    return {
+      errorType: error.name && error.name !== 'Error' ? error.name : error.constructor?.name ?? 'Error',
+      errorMessage: error.message,
+      stack: typeof error.stack === 'string' ? error.stack.split('\n') : [],
+    };
+  }
+  return { errorType: typeof error, errorMessage: String(error), stack: [] };
+}
+
+let chain = Promise.resolve();
+
+process.on('message', (message) => {
+  if (!message || message.type !== 'invoke') return;
+  // One invocation at a time, as a Lambda execution environment does.
+  chain = chain.then(() => serve(message));
+});
+
+async function serve(message) {
+  let handler;
+  try {
+    handler = await handlerPromise;
+  } catch (error) {
+    send({ type: 'result', id: message.id, ok: false, initError: true, ...errorShape(error) });
+    return;
+  }
+  try {
+    const value = await run(handler, message);
+    // Lambda returns the JSON serialisation of the result; undefined becomes null.
+    const payload = JSON.stringify(value === undefined ? null : value);
+    send({ type: 'result', id: message.id, ok: true, payload });
+  } catch (error) {
+    send({ type: 'result', id: message.id, ok: false, ...errorShape(error) });
+  }
+}
+
+function send(message) {
+  process.send?.(message);
+}
+
+process.on('disconnect', () => process.exit(0));
