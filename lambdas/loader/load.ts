@@ -117,7 +117,7 @@ export async function loadRecords(records: readonly KinesisStreamRecord[], deps:
   await mapWithConcurrency([...groups.values()], concurrency, async (group) => {
     let failure: unknown;
     try {
-      const outcome = await applyAggregate(deps.dynamo, deps.aggregatesTableName, group.shardId, group, group.items);
+      const outcome = await applyAggregate(deps.dynamo, deps.aggregatesTableName, group.shardId, { pk: group.pk, sk: group.sk }, group.items);
       if (outcome.kind === 'conflict') failure = new Error(`aggregate ${group.pk} ${group.sk} kept changing`);
     } catch (error) {
       failure = error;
