@@ -8,7 +8,7 @@ export type { FieldError } from '../records';
  */
 export const ERROR_CODES = {
   not_an_object: 'the event is not a JSON object',
-  too_large: `the event is larger than the per-event limit when serialised`,
+  too_large: 'the event is larger than LIMITS.maxEventBytes (32 KiB) serialised as JSON',
   unsupported_schema_version: 'schema_version is present but not 1, 2 or 3',
   unknown_field: 'a field the schema of that version does not know (path names the field)',
   required: 'a field that is missing but required (always, for this event type, or with another field)',
