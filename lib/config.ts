@@ -1,0 +1,105 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { StreamMode } from 'aws-cdk-lib/aws-kinesis';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Node } from 'constructs';
+import { z } from 'zod';
+
+// Values given with `-c key=value` arrive as strings, values from cdk.json keep their JSON type:
+// accept both, and leave anything else untouched so the schema reports it.
+function fromContextString(value: unknown): unknown {
+  if (typeof value !== 'string' || value.trim() === '') return value;
+  const parsed = Number(value);
+  return Number.isFinite(parsed) ? parsed : value;
+}
+
+const numberFromContext = (min: number, max: number, { integer }: { integer: boolean }) => {
+  const expected = `expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`;
+  const base = z.number({ error: expected }).min(min, expected).max(max, expected);
+  return z.preprocess(fromContextString, integer ? base.int(expected) : base);
+};
+
+const booleanFromContext = z.preprocess((value) => {
+  if (typeof value !== 'string') return value;
+  const normalised = value.trim().toLowerCase();
+  if (normalised === 'true') return true;
+  if (normalised === 'false') return false;
+  return value;
+}, z.boolean({ error: 'expected true or false' }));
+
+const RETENTION_DAYS = Object.values(RetentionDays).filter((v): v is number => typeof v === 'number');
+
+// EventBridge accepts `rate(1 minute)` but not `rate(1 minutes)` or `rate(5 minute)`.
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const CRON = /^cron\(\S+( \S+){5}\)$/;
+function isScheduleExpression(expression: string): boolean {
+  if (CRON.test(expression)) return true;
+  const match = RATE.exec(expression);
+  if (!match) return false;
+  const amount = Number(match[1]);
+  const unit = match[2] ?? '';
+  return amount >= 1 && (amount === 1) === !unit.endsWith('s');
+}
+
+const ConfigSchema = z.object({
+  stage: z
+    .string({ error: 'expected a string' })
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,31}$/, 'expected letters, digits and hyphens, starting with a letter, at most 32 characters'),
+  shardCount: numberFromContext(1, 500, { integer: true }),
+  streamMode: z.enum([StreamMode.PROVISIONED, StreamMode.ON_DEMAND], { error: 'expected PROVISIONED or ON_DEMAND' }),
+  streamRetentionHours: numberFromContext(24, 8760, { integer: true }),
+  apiRateLimit: numberFromContext(1, 10_000, { integer: false }),
+  apiBurstLimit: numberFromContext(1, 5_000, { integer: true }),
+  generatorEnabled: booleanFromContext,
+  generatorRate: z
+    .string({ error: 'expected a string' })
+    .refine(isScheduleExpression, 'expected an EventBridge schedule such as rate(1 minute), rate(5 minutes) or cron(0/5 * * * ? *)'),
+  // The contract's batch limit: one generator run posts one batch.
+  generatorEventsPerRun: numberFromContext(1, 500, { integer: true }),
+  generatorInvalidShare: numberFromContext(0, 1, { integer: false }),
+  logRetentionDays: z
+    .preprocess(
+      fromContextString,
+      z.union(RETENTION_DAYS.map((days) => z.literal(days)), {
+        error: `expected one of CloudWatch Logs' retention periods: ${RETENTION_DAYS.join(', ')}`,
+      }),
+    )
+    .transform((days) => days as RetentionDays),
+  logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'expected DEBUG, INFO, WARN or ERROR' }),
+  removalPolicy: z
+    .enum(['destroy', 'retain'], { error: 'expected destroy or retain' })
+    .transform((policy) => (policy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY)),
+});
+
+export type PipelineConfig = z.output<typeof ConfigSchema>;
+
+/** The context keys the app reads; their defaults live in cdk.json. */
+export const CONFIG_KEYS = Object.keys(ConfigSchema.shape) as (keyof PipelineConfig)[];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `Invalid CDK context (set it in cdk.json "context" or with -c key=value):\n${problems
+        .map((problem) => `  - ${problem}`)
+        .join('\n')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates raw context values; throws one ConfigError naming every bad key. */
+export function parseConfig(raw: Record<string, unknown>): PipelineConfig {
+  const result = ConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const key = issue.path.map(String).join('.');
+    const value = raw[key];
+    const got = value === undefined ? 'it is missing' : `got ${JSON.stringify(value)}`;
+    return `${key}: ${issue.message} (${got})`;
+  });
+  throw new ConfigError(problems);
+}
+
+/** Reads the app's config from CDK context (cdk.json defaults, overridden by -c key=value). */
+export function loadConfig(node: Node): PipelineConfig {
+  return parseConfig(Object.fromEntries(CONFIG_KEYS.map((key) => [key, node.tryGetContext(key)])));
+}

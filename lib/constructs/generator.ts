@@ -1,0 +1,45 @@
+import { Duration } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { PipelineConfig } from '../config';
+import { PipelineConcern } from './pipeline-concern';
+import { PipelineFunction } from './pipeline-function';
+
+export interface GeneratorProps {
+  readonly config: PipelineConfig;
+  /** The ingest API stage URL. */
+  readonly ingestUrl: string;
+  readonly apiKeySecret: ISecret;
+}
+
+/** On a schedule, posts synthetic events (a configured share of them invalid) to the ingest API. */
+export class Generator extends PipelineConcern {
+  readonly function: PipelineFunction;
+  readonly schedule: Rule;
+
+  constructor(scope: Construct, id: string, { config, ingestUrl, apiKeySecret }: GeneratorProps) {
+    super(scope, id);
+    this.function = new PipelineFunction(this, 'Generator', {
+      config,
+      source: 'generator',
+      description: 'Schedule -> synthetic events -> ingest API',
+      timeout: Duration.seconds(60),
+      memorySize: 256,
+      environment: {
+        INGEST_URL: ingestUrl,
+        GENERATOR_EVENTS_PER_RUN: String(config.generatorEventsPerRun),
+        GENERATOR_INVALID_SHARE: String(config.generatorInvalidShare),
+      },
+    }).bindSecret(apiKeySecret, 'API_KEY_SECRET_ARN');
+
+    this.schedule = new Rule(this, 'GeneratorSchedule', {
+      description: 'Runs the synthetic event generator',
+      schedule: Schedule.expression(config.generatorRate),
+      enabled: config.generatorEnabled,
+      // A missed run is not worth retrying: the next one comes on schedule.
+      targets: [new LambdaFunction(this.function, { retryAttempts: 0 })],
+    });
+  }
+}

@@ -1,0 +1,64 @@
+import { Duration } from 'aws-cdk-lib';
+import type { IStream } from 'aws-cdk-lib/aws-kinesis';
+import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { KinesisEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import type { PipelineConfig } from '../config';
+import { PipelineConcern } from './pipeline-concern';
+import { PipelineFunction } from './pipeline-function';
+
+const TIMEOUT = Duration.seconds(60);
+
+export interface ValidatorProps {
+  readonly config: PipelineConfig;
+  readonly rawStream: IStream;
+  readonly processedStream: IStream;
+  readonly deadLetterQueue: IQueue;
+  readonly redriveQueue: IQueue;
+  readonly streamFailureQueue: IQueue;
+}
+
+/** Raw stream and RedriveQueue -> Validator -> processed stream, or DeadLetterQueue with the reason. */
+export class Validator extends PipelineConcern {
+  /** AWS guidance for an SQS event source: visibility timeout at least six times the function timeout. */
+  static readonly redriveVisibilityTimeout = Duration.seconds(TIMEOUT.toSeconds() * 6);
+
+  readonly function: PipelineFunction;
+
+  constructor(scope: Construct, id: string, props: ValidatorProps) {
+    super(scope, id);
+    this.function = new PipelineFunction(this, 'Validator', {
+      config: props.config,
+      source: 'validator',
+      description: 'Raw stream and RedriveQueue -> processed stream | DeadLetterQueue',
+      timeout: TIMEOUT,
+      memorySize: 512,
+    })
+      .bindStream(props.processedStream, 'PROCESSED_STREAM_NAME', 'write')
+      .bindQueue(props.deadLetterQueue, 'DEAD_LETTER_QUEUE_URL', 'send');
+
+    this.function.addEventSource(
+      new KinesisEventSource(props.rawStream, {
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1),
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        // Only the records that were not handed on are retried; a failing batch is halved
+        // until the poisoned record stands alone, and is then given up to StreamFailureQueue.
+        reportBatchItemFailures: true,
+        bisectBatchOnError: true,
+        retryAttempts: 5,
+        maxRecordAge: Duration.hours(1),
+        onFailure: new SqsDlq(props.streamFailureQueue),
+        // One batch per shard at a time keeps a session's events in order.
+        parallelizationFactor: 1,
+      }),
+    );
+    this.function.addEventSource(
+      new SqsEventSource(props.redriveQueue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+      }),
+    );
+  }
+}
