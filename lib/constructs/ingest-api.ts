@@ -131,7 +131,7 @@ export class IngestApi extends PipelineConcern {
     });
     apiValidations.acknowledge({
       id: 'AwsSolutions-APIG4',
-      reason: 'Producers authenticate with an API key (contract section 1); the CORS preflight must stay open.',
+      reason: 'Producers authenticate with an API key (contract section 1), checked by API Gateway before the collector runs.',
     });
     apiValidations.acknowledge({
       id: 'AwsSolutions-COG4',
