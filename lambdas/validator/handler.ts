@@ -1,4 +1,46 @@
-// Placeholder entry so the app synthesizes while the function is written.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { KinesisStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { kinesisClient, sqsClient } from '../shared/aws';
+import { getStringFromEnv } from '../shared/env';
+import { logger, metrics, tracer } from '../shared/powertools';
+import { deadLetterSender, processedStreamWriter } from './destinations';
+import { validateBatch, type ValidatorDeps } from './validate-batch';
+
+const processedStreamName = getStringFromEnv('PROCESSED_STREAM_NAME');
+const deadLetterQueueUrl = getStringFromEnv('DEAD_LETTER_QUEUE_URL');
+
+const deps: ValidatorDeps = {
+  putProcessed: processedStreamWriter(kinesisClient(), processedStreamName),
+  sendDeadLetters: deadLetterSender(sqsClient(), deadLetterQueueUrl),
+  now: () => new Date(),
+  onDeliveryError: (error, destination, entryCount) =>
+    logger.warn('Handing records on failed', { error, destination, entryCount }),
+  onRoutingError: (error, itemId) => logger.error('Routing a record failed', { error, itemId }),
 };
+
+/** Raw stream (Kinesis) and RedriveQueue (SQS) batches; both answer with a partial batch response. */
+export async function validate(event: KinesisStreamEvent | SQSEvent): Promise<SQSBatchResponse> {
+  const source = event.Records[0]?.eventSource;
+  if (source === undefined) return { batchItemFailures: [] };
+  if (source !== 'aws:kinesis' && source !== 'aws:sqs') {
+    throw new Error(`Unsupported event source ${source}`);
+  }
+  const { response, tally } = await validateBatch(event, deps);
+  metrics.addMetric('EventsValid', MetricUnit.Count, tally.valid);
+  metrics.addMetric('EventsInvalid', MetricUnit.Count, tally.invalid);
+  metrics.addMetric('RecordsUnparseable', MetricUnit.Count, tally.unparseable);
+  metrics.addMetric('EventsRedriven', MetricUnit.Count, tally.redriven);
+  if (response.batchItemFailures.length > 0) {
+    logger.warn('Records left for retry', { source, failed: response.batchItemFailures.length, of: event.Records.length });
+  }
+  return response;
+}
+
+export const handler = middy(validate)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));
