@@ -1,0 +1,371 @@
+import { randomUUID } from 'node:crypto';
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  ListShardsCommand,
+  type GetShardIteratorCommandInput,
+  type KinesisClient,
+  type _Record as KinesisRecord,
+} from '@aws-sdk/client-kinesis';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { EventSourceMappingSpec, Invoker } from './types';
+
+/**
+ * A Kinesis event source mapping with Lambda's semantics: one poller per shard, records of a
+ * shard delivered in order, batching window, partial batch responses, bisect on error, retry
+ * and record-age limits, and the on-failure destination record AWS sends.
+ *
+ * Records read from the shard stay in the poller's memory until they are handed on (the function
+ * succeeded, or they went to the on-failure destination), which is where Lambda would checkpoint.
+ */
+
+export interface KinesisMappingOptions {
+  spec: EventSourceMappingSpec;
+  invoker: Invoker;
+  kinesis: KinesisClient;
+  sqs: SQSClient;
+  region: string;
+  functionArn: string;
+  /** The function's execution role: Lambda puts it in every record as invokeIdentityArn. */
+  roleArn: string;
+  /** SQS queue URL of a queue ARN (the on-failure destination). */
+  queueUrlOf: (queueArn: string) => Promise<string>;
+  /** Epoch seconds for StartingPosition AT_TIMESTAMP. */
+  startingPositionTimestamp?: number;
+  log?: (line: string) => void;
+}
+
+export interface KinesisMapping {
+  stop(): Promise<void>;
+}
+
+// Fast enough that local end-to-end latency stays well under a second, slow enough to stay idle.
+const IDLE_POLL_MS = 150;
+const SHARD_DISCOVERY_MS = 5_000;
+const ERROR_BACKOFF_MS = 500;
+const MAX_RETRY_BACKOFF_MS = 1_000;
+
+export function startKinesisMapping(opts: KinesisMappingOptions): KinesisMapping {
+  const streamName = streamNameOf(opts.spec.eventSourceArn);
+  const pollers = new Map<string, ShardPoller>();
+  const stopSignal = new StopSignal();
+
+  const discovery = (async () => {
+    while (!stopSignal.stopped) {
+      try {
+        for (const shardId of await listShardIds(opts.kinesis, streamName)) {
+          if (pollers.has(shardId)) continue;
+          const poller = new ShardPoller(opts, streamName, shardId, stopSignal);
+          pollers.set(shardId, poller);
+          poller.start();
+        }
+      } catch (error) {
+        opts.log?.(`[${opts.spec.logicalId}] cannot list shards of ${streamName}: ${messageOf(error)}`);
+      }
+      await stopSignal.sleep(pollers.size > 0 ? SHARD_DISCOVERY_MS : ERROR_BACKOFF_MS);
+    }
+  })();
+
+  return {
+    async stop() {
+      stopSignal.stop();
+      await discovery;
+      await Promise.all([...pollers.values()].map((poller) => poller.done));
+    },
+  };
+}
+
+async function listShardIds(kinesis: KinesisClient, streamName: string): Promise<string[]> {
+  const ids: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await kinesis.send(new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: streamName }));
+    for (const shard of page.Shards ?? []) if (shard.ShardId) ids.push(shard.ShardId);
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return ids;
+}
+
+type Outcome = { kind: 'success' } | { kind: 'partial'; firstFailedIndex: number } | { kind: 'error'; errorType: string; errorMessage: string };
+
+class ShardPoller {
+  done: Promise<void> = Promise.resolve();
+  private buffer: KinesisRecord[] = [];
+  private iterator?: string;
+  private lastReadSequence?: string;
+  private shardClosed = false;
+  private readonly label: string;
+
+  constructor(
+    private readonly opts: KinesisMappingOptions,
+    private readonly streamName: string,
+    private readonly shardId: string,
+    private readonly stopSignal: StopSignal,
+  ) {
+    this.label = `[${opts.spec.logicalId}] ${shardId}`;
+  }
+
+  start(): void {
+    this.done = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopSignal.stopped) {
+      try {
+        const batch = await this.nextBatch();
+        if (batch) await this.deliver(batch);
+        else if (this.shardClosed && this.buffer.length === 0) return;
+      } catch (error) {
+        this.opts.log?.(`${this.label} poller error: ${messageOf(error)}`);
+        await this.stopSignal.sleep(ERROR_BACKOFF_MS);
+      }
+    }
+  }
+
+  /** Up to BatchSize records, gathered for at most MaximumBatchingWindowInSeconds; undefined when idle. */
+  private async nextBatch(): Promise<KinesisRecord[] | undefined> {
+    const { batchSize, maximumBatchingWindowInSeconds } = this.opts.spec;
+    if (this.buffer.length === 0) {
+      await this.read(batchSize);
+      if (this.buffer.length === 0) {
+        await this.stopSignal.sleep(IDLE_POLL_MS);
+        return undefined;
+      }
+    }
+    const windowEnds = Date.now() + maximumBatchingWindowInSeconds * 1000;
+    while (this.buffer.length < batchSize && Date.now() < windowEnds && !this.shardClosed && !this.stopSignal.stopped) {
+      const before = this.buffer.length;
+      await this.read(batchSize - this.buffer.length);
+      if (this.buffer.length === before) await this.stopSignal.sleep(Math.min(IDLE_POLL_MS, Math.max(0, windowEnds - Date.now())));
+    }
+    return this.buffer.splice(0, batchSize);
+  }
+
+  private async read(limit: number): Promise<void> {
+    if (this.shardClosed) return;
+    this.iterator ??= await this.freshIterator();
+    let page;
+    try {
+      page = await this.opts.kinesis.send(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: Math.min(10_000, limit) }));
+    } catch (error) {
+      if ((error as { name?: string }).name === 'ExpiredIteratorException') {
+        this.iterator = undefined;
+        return;
+      }
+      throw error;
+    }
+    for (const record of page.Records ?? []) {
+      this.buffer.push(record);
+      this.lastReadSequence = record.SequenceNumber;
+    }
+    if (page.NextShardIterator) this.iterator = page.NextShardIterator;
+    else this.shardClosed = true;
+  }
+
+  private async freshIterator(): Promise<string> {
+    const input: GetShardIteratorCommandInput = { StreamName: this.streamName, ShardId: this.shardId, ShardIteratorType: 'TRIM_HORIZON' };
+    if (this.lastReadSequence) {
+      input.ShardIteratorType = 'AFTER_SEQUENCE_NUMBER';
+      input.StartingSequenceNumber = this.lastReadSequence;
+    } else if (this.opts.spec.startingPosition === 'LATEST') {
+      input.ShardIteratorType = 'LATEST';
+    } else if (this.opts.spec.startingPosition === 'AT_TIMESTAMP') {
+      input.ShardIteratorType = 'AT_TIMESTAMP';
+      input.Timestamp = new Date((this.opts.startingPositionTimestamp ?? 0) * 1000);
+    }
+    const { ShardIterator } = await this.opts.kinesis.send(new GetShardIteratorCommand(input));
+    if (!ShardIterator) throw new Error(`no shard iterator for ${this.shardId}`);
+    return ShardIterator;
+  }
+
+  /**
+   * Hands the records on: returns once the function processed them or they went to the on-failure
+   * destination. Bisecting does not count against MaximumRetryAttempts (as documented by AWS): each
+   * half is a new batch with its own retry count.
+   */
+  private async deliver(records: KinesisRecord[]): Promise<void> {
+    const { spec } = this.opts;
+    let batch = records;
+    let retries = 0;
+    let invokeCount = 0;
+    let lastError: Outcome | undefined;
+    while (batch.length > 0 && !this.stopSignal.stopped) {
+      batch = await this.discardExpired(batch, invokeCount, lastError);
+      if (batch.length === 0) return;
+      invokeCount += 1;
+      const outcome = await this.invoke(batch);
+      if (outcome.kind === 'success') return;
+      lastError = outcome;
+      if (outcome.kind === 'partial') {
+        // Checkpoint before the lowest failed record; the retry starts there.
+        batch = batch.slice(outcome.firstFailedIndex);
+      } else {
+        this.opts.log?.(`${this.label} batch of ${batch.length} failed: ${outcome.errorType}: ${outcome.errorMessage}`);
+        if (spec.bisectBatchOnFunctionError && batch.length > 1) {
+          const middle = Math.ceil(batch.length / 2);
+          await this.deliver(batch.slice(0, middle));
+          await this.deliver(batch.slice(middle));
+          return;
+        }
+      }
+      retries += 1;
+      if (spec.maximumRetryAttempts >= 0 && retries > spec.maximumRetryAttempts) {
+        await this.sendToOnFailure(batch, 'RetryAttemptsExhausted', invokeCount, lastError);
+        return;
+      }
+      await this.stopSignal.sleep(Math.min(MAX_RETRY_BACKOFF_MS, 100 * 2 ** (retries - 1)));
+    }
+  }
+
+  /** Records older than MaximumRecordAgeInSeconds leave the batch for the on-failure destination. */
+  private async discardExpired(batch: KinesisRecord[], invokeCount: number, lastError: Outcome | undefined): Promise<KinesisRecord[]> {
+    const maxAge = this.opts.spec.maximumRecordAgeInSeconds;
+    if (maxAge < 0) return batch;
+    const oldestAllowed = Date.now() - maxAge * 1000;
+    let expired = 0;
+    while (expired < batch.length && arrivalMs(batch[expired]!) < oldestAllowed) expired += 1;
+    if (expired === 0) return batch;
+    await this.sendToOnFailure(batch.slice(0, expired), 'RecordAgeExceeded', invokeCount, lastError);
+    return batch.slice(expired);
+  }
+
+  private async invoke(batch: KinesisRecord[]): Promise<Outcome> {
+    const { spec, invoker } = this.opts;
+    const result = await invoker.invoke(spec.functionName, this.eventFor(batch));
+    if (!result.ok) return { kind: 'error', errorType: result.errorType, errorMessage: result.errorMessage };
+    if (!spec.reportBatchItemFailures) return { kind: 'success' };
+    const failures = (result.payload as { batchItemFailures?: unknown } | null)?.batchItemFailures;
+    if (!Array.isArray(failures) || failures.length === 0) return { kind: 'success' };
+    const positions = new Map(batch.map((record, index) => [record.SequenceNumber, index]));
+    let firstFailedIndex = Number.POSITIVE_INFINITY;
+    for (const failure of failures) {
+      const identifier = (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier;
+      const index = typeof identifier === 'string' && identifier !== '' ? positions.get(identifier) : undefined;
+      // As in AWS: a missing, empty or unknown identifier fails the whole batch.
+      if (index === undefined) {
+        return { kind: 'error', errorType: 'InvalidBatchItemFailure', errorMessage: `itemIdentifier ${JSON.stringify(identifier)} is not in the batch` };
+      }
+      firstFailedIndex = Math.min(firstFailedIndex, index);
+    }
+    return { kind: 'partial', firstFailedIndex };
+  }
+
+  private eventFor(batch: KinesisRecord[]) {
+    const { spec, region, roleArn } = this.opts;
+    return {
+      Records: batch.map((record) => ({
+        kinesis: {
+          kinesisSchemaVersion: '1.0',
+          partitionKey: record.PartitionKey,
+          sequenceNumber: record.SequenceNumber,
+          data: Buffer.from(record.Data ?? new Uint8Array()).toString('base64'),
+          approximateArrivalTimestamp: arrivalMs(record) / 1000,
+        },
+        eventSource: 'aws:kinesis',
+        eventVersion: '1.0',
+        eventID: `${this.shardId}:${record.SequenceNumber}`,
+        eventName: 'aws:kinesis:record',
+        invokeIdentityArn: roleArn,
+        awsRegion: region,
+        eventSourceARN: spec.eventSourceArn,
+      })),
+    };
+  }
+
+  /** Sends what AWS sends to an on-failure destination, then the records count as handed on. */
+  private async sendToOnFailure(
+    batch: KinesisRecord[],
+    condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded',
+    invokeCount: number,
+    lastError: Outcome | undefined,
+  ): Promise<void> {
+    const { spec } = this.opts;
+    const first = batch[0]!;
+    const last = batch[batch.length - 1]!;
+    const range = `${first.SequenceNumber}..${last.SequenceNumber}`;
+    if (!spec.onFailureDestinationArn) {
+      this.opts.log?.(`${this.label} discarded ${batch.length} record(s) ${range}: ${condition}`);
+      return;
+    }
+    const invocationRecord = {
+      requestContext: {
+        requestId: randomUUID(),
+        functionArn: this.opts.functionArn,
+        condition,
+        approximateInvokeCount: invokeCount,
+      },
+      responseContext: {
+        statusCode: 200,
+        executedVersion: '$LATEST',
+        ...(lastError?.kind === 'error' ? { functionError: 'Unhandled' } : {}),
+      },
+      version: '1.0',
+      timestamp: new Date().toISOString(),
+      KinesisBatchInfo: {
+        shardId: this.shardId,
+        startSequenceNumber: first.SequenceNumber,
+        endSequenceNumber: last.SequenceNumber,
+        approximateArrivalOfFirstRecord: new Date(arrivalMs(first)).toISOString(),
+        approximateArrivalOfLastRecord: new Date(arrivalMs(last)).toISOString(),
+        batchSize: batch.length,
+        streamArn: spec.eventSourceArn,
+      },
+    };
+    const destination = spec.onFailureDestinationArn;
+    if (destination.split(':')[2] !== 'sqs') {
+      this.opts.log?.(`${this.label} on-failure destination ${destination} is not an SQS queue; discarded ${range}`);
+      return;
+    }
+    // The records leave the shard only once the destination has them, so nothing is lost locally.
+    for (let attempt = 1; !this.stopSignal.stopped; attempt += 1) {
+      try {
+        const queueUrl = await this.opts.queueUrlOf(destination);
+        await this.opts.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(invocationRecord) }));
+        this.opts.log?.(`${this.label} sent ${batch.length} record(s) ${range} to the on-failure destination: ${condition}`);
+        return;
+      } catch (error) {
+        this.opts.log?.(`${this.label} cannot reach the on-failure destination (attempt ${attempt}): ${messageOf(error)}`);
+        await this.stopSignal.sleep(ERROR_BACKOFF_MS);
+      }
+    }
+  }
+}
+
+function arrivalMs(record: KinesisRecord): number {
+  return record.ApproximateArrivalTimestamp?.getTime() ?? Date.now();
+}
+
+export function streamNameOf(streamArn: string): string {
+  const name = streamArn.split(':stream/')[1];
+  if (!name) throw new Error(`Not a Kinesis stream ARN: ${streamArn}`);
+  return name.split('/')[0]!;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Lets pollers sleep and wakes them all at once on stop. */
+export class StopSignal {
+  stopped = false;
+  private readonly wakers = new Set<() => void>();
+
+  stop(): void {
+    this.stopped = true;
+    for (const wake of this.wakers) wake();
+    this.wakers.clear();
+  }
+
+  sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakers.add(done);
+    });
+  }
+}
