@@ -9,6 +9,8 @@ export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxy
       'Access-Control-Allow-Origin': '*',
     },
     body: JSON.stringify(body),
+    // The API treats every media type as binary; a text body must say it is not base64.
+    isBase64Encoded: false,
   };
 }
 

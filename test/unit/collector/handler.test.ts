@@ -1,16 +1,17 @@
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { Context } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { metrics } from '../../../lambdas/shared/powertools';
 import { jsonPost } from '../../fixtures/apigw';
 import { sampleEventV3 } from '../../fixtures/events';
 
 const kinesisMock = mockClient(KinesisClient);
-let collect: typeof import('../../../lambdas/collector/handler').collect;
+let collector: typeof import('../../../lambdas/collector/handler');
 
 beforeAll(async () => {
   vi.stubEnv('RAW_STREAM_NAME', 'raw-from-env');
-  ({ collect } = await import('../../../lambdas/collector/handler'));
+  collector = await import('../../../lambdas/collector/handler');
 });
 
 afterEach(() => {
@@ -28,7 +29,7 @@ describe('collector handler', () => {
 
     // Event time is relative to the real clock here: the handler uses the wall clock.
     const event = sampleEventV3({ event_time: new Date().toISOString(), event_id: undefined });
-    const response = await collect(jsonPost({ events: [event, 7] }));
+    const response = await collector.collect(jsonPost({ events: [event, 7] }));
 
     expect(response.statusCode).toBe(207);
     expect(response.headers?.['Access-Control-Allow-Origin']).toBe('*');
@@ -44,9 +45,30 @@ describe('collector handler', () => {
     const event = jsonPost(sampleEventV3());
     // A request without requestContext cannot happen behind API Gateway; it stands in for a bug.
     const broken = { ...event, requestContext: undefined } as unknown as typeof event;
-    const response = await collect(broken);
+    const response = await collector.collect(broken);
     expect(response.statusCode).toBe(500);
     expect(response.headers?.['Access-Control-Allow-Origin']).toBe('*');
     expect(JSON.parse(response.body).error.code).toBe('internal_error');
+  });
+
+  it('works through the middy-wrapped handler Lambda calls', async () => {
+    kinesisMock.on(PutRecordsCommand).resolves({
+      FailedRecordCount: 0,
+      Records: [{ SequenceNumber: '1', ShardId: 'shardId-000000000000' }],
+    });
+    const context = {
+      functionName: 'Collector',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:Collector',
+      memoryLimitInMB: '256',
+      awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+      logGroupName: '/aws/lambda/Collector',
+      logStreamName: '2026/11/22/[$LATEST]abc',
+      getRemainingTimeInMillis: () => 10_000,
+    } as unknown as Context;
+    const event = sampleEventV3({ event_time: new Date().toISOString() });
+    const response = await collector.handler(jsonPost(event), context);
+    expect(response.statusCode).toBe(202);
+    expect(JSON.parse(response.body).results[0]).toMatchObject({ event_id: event.event_id, status: 'accepted', valid: true });
   });
 });
