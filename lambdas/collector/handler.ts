@@ -15,7 +15,7 @@ import { rawStreamWriter } from './raw-stream';
 const rawStreamName = getStringFromEnv('RAW_STREAM_NAME');
 
 const deps: CollectorDeps = {
-  putRecords: rawStreamWriter(kinesisClient(), rawStreamName),
+  putRecords: rawStreamWriter(kinesisClient({ requestTimeoutMs: 2_000, maxAttempts: 2 }), rawStreamName),
   now: () => new Date(),
   uuid: () => randomUUID(),
   onDeliveryError: (error, entryCount) => logger.warn('PutRecords to the raw stream failed', { error, entryCount }),

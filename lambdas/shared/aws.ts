@@ -15,10 +15,21 @@ let sqs: SQSClient | undefined;
 let dynamo: DynamoDBDocumentClient | undefined;
 let secrets: SecretsManagerClient | undefined;
 
-export function kinesisClient(): KinesisClient {
+export interface KinesisClientOptions {
+  /** Per-request timeout; the collector keeps it short so one hung call cannot outlast API Gateway's 29 s. */
+  requestTimeoutMs?: number;
+  /** SDK-level attempts per call (our own retry of failed entries comes on top). */
+  maxAttempts?: number;
+}
+
+/** The options apply when the container's client is first built. */
+export function kinesisClient(options: KinesisClientOptions = {}): KinesisClient {
   kinesis ??= new KinesisClient({
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 3_000, requestTimeout: 10_000 }),
-    maxAttempts: 3,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: 3_000,
+      requestTimeout: options.requestTimeoutMs ?? 10_000,
+    }),
+    maxAttempts: options.maxAttempts ?? 3,
   });
   return kinesis;
 }
