@@ -66,7 +66,12 @@ export function startSqsMapping(opts: SqsMappingOptions): { stop(): Promise<void
         { abortSignal: abort.signal },
       );
       const page = received.Messages ?? [];
-      messages.push(...page);
+      for (const message of page) {
+        // A window longer than the visibility timeout can receive a message twice: the later receipt handle is the live one.
+        const earlier = messages.findIndex((held) => held.MessageId === message.MessageId);
+        if (earlier >= 0) messages.splice(earlier, 1);
+        messages.push(message);
+      }
       if (page.length === 0 && messages.length > 0) await stopSignal.sleep(100);
     } while (messages.length > 0 && messages.length < batchSize && Date.now() < windowEnds && !stopSignal.stopped);
     return messages;
