@@ -1,0 +1,113 @@
+import { App, RemovalPolicy } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig } from '../../lib/config';
+import { cdkJsonContext } from './synth';
+
+const problemsOf = (raw: Record<string, unknown>): string[] => {
+  try {
+    parseConfig(raw);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('config', () => {
+  it('accepts the cdk.json defaults', () => {
+    const config = parseConfig(cdkJsonContext);
+    expect(config.stage).toBe(cdkJsonContext.stage);
+    expect(config.shardCount).toBe(cdkJsonContext.shardCount);
+    expect(config.generatorRate).toBe(cdkJsonContext.generatorRate);
+  });
+
+  it('coerces the strings that -c key=value passes', () => {
+    const app = new App({
+      context: {
+        ...cdkJsonContext,
+        stage: 'local',
+        shardCount: '3',
+        streamMode: 'ON_DEMAND',
+        streamRetentionHours: '48',
+        apiRateLimit: '12.5',
+        apiBurstLimit: '20',
+        generatorEnabled: 'false',
+        generatorRate: 'rate(5 minutes)',
+        generatorEventsPerRun: '500',
+        generatorInvalidShare: '0.5',
+        logRetentionDays: '30',
+        removalPolicy: 'retain',
+      },
+    });
+    expect(loadConfig(app.node)).toEqual({
+      stage: 'local',
+      shardCount: 3,
+      streamMode: 'ON_DEMAND',
+      streamRetentionHours: 48,
+      apiRateLimit: 12.5,
+      apiBurstLimit: 20,
+      generatorEnabled: false,
+      generatorRate: 'rate(5 minutes)',
+      generatorEventsPerRun: 500,
+      generatorInvalidShare: 0.5,
+      logRetentionDays: 30,
+      logLevel: cdkJsonContext.logLevel,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  });
+
+  it('names every bad key, its problem and the value it got, in one error', () => {
+    const problems = problemsOf({
+      ...cdkJsonContext,
+      stage: 'my stage',
+      shardCount: 'two',
+      streamMode: 'SOMETIMES',
+      streamRetentionHours: '12',
+      apiBurstLimit: 1.5,
+      generatorEnabled: 'yes',
+      generatorInvalidShare: '1.5',
+      logRetentionDays: 10,
+      removalPolicy: 'snapshot',
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^stage: .*letters, digits and hyphens.*"my stage"/),
+      expect.stringMatching(/^shardCount: expected an integer from 1 to 500 \(got "two"\)$/),
+      expect.stringMatching(/^streamMode: expected PROVISIONED or ON_DEMAND \(got "SOMETIMES"\)$/),
+      expect.stringMatching(/^streamRetentionHours: expected an integer from 24 to 8760 \(got "12"\)$/),
+      expect.stringMatching(/^apiBurstLimit: expected an integer .* \(got 1.5\)$/),
+      expect.stringMatching(/^generatorEnabled: expected true or false \(got "yes"\)$/),
+      expect.stringMatching(/^generatorInvalidShare: expected a number from 0 to 1 \(got "1.5"\)$/),
+      expect.stringMatching(/^logRetentionDays: expected one of .*\b14\b.* \(got 10\)$/),
+      expect.stringMatching(/^removalPolicy: expected destroy or retain \(got "snapshot"\)$/),
+    ]);
+  });
+
+  it('says which keys are missing', () => {
+    const { generatorRate: _rate, logLevel: _level, ...rest } = cdkJsonContext;
+    const problems = problemsOf(rest);
+    expect(problems).toEqual([
+      expect.stringMatching(/^generatorRate: .*\(it is missing\)$/),
+      expect.stringMatching(/^logLevel: .*\(it is missing\)$/),
+    ]);
+  });
+
+  it.each(['rate(1 minute)', 'rate(5 minutes)', 'rate(2 hours)', 'rate(1 day)', 'cron(0/5 * * * ? *)'])(
+    'accepts the schedule %s',
+    (generatorRate) => {
+      expect(parseConfig({ ...cdkJsonContext, generatorRate }).generatorRate).toBe(generatorRate);
+    },
+  );
+
+  it.each(['rate(5 minute)', 'rate(1 minutes)', 'rate(0 minutes)', 'every minute', 'cron(* * * *)'])(
+    'refuses the schedule %s, which EventBridge would reject at deploy time',
+    (generatorRate) => {
+      expect(problemsOf({ ...cdkJsonContext, generatorRate })).toEqual([expect.stringMatching(/^generatorRate: /)]);
+    },
+  );
+
+  it('prints the problems in the error message', () => {
+    expect(() => parseConfig({ ...cdkJsonContext, shardCount: 0 })).toThrow(
+      /Invalid CDK context \(set it in cdk.json "context" or with -c key=value\):\n {2}- shardCount: expected an integer from 1 to 500 \(got 0\)/,
+    );
+  });
+});
