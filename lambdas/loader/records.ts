@@ -1,4 +1,5 @@
 import type { KinesisStreamRecord } from 'aws-lambda';
+import type { z } from 'zod';
 import type { FieldError } from '../shared/records';
 import { enrichedEventSchema, type EnrichedEvent } from '../shared/events';
 import { paddedSequenceNumber } from '../shared/aggregates';
@@ -54,17 +55,25 @@ export function decodeRecord(record: KinesisStreamRecord): DecodedRecord {
       ok: false,
       position,
       record: parsed,
-      errors: result.error.issues.map((issue) => ({
-        path: issue.path.map(String).join('.'),
-        code: issueCode(issue),
-        message: `not a stored event: ${issue.message}`,
-      })),
+      errors: result.error.issues.flatMap((issue) => fieldErrorsOf(issue)),
     };
   }
   return { ok: true, position, event: result.data };
 }
 
-function issueCode(issue: { code: string; params?: Record<string, unknown> }): string {
-  const custom = issue.params?.code;
-  return typeof custom === 'string' ? custom : issue.code;
+type SchemaIssue = z.core.$ZodIssue;
+
+/** In the validator's terms (contract §3): dotted paths, an unknown field named by its path. */
+function fieldErrorsOf(issue: SchemaIssue): FieldError[] {
+  const path = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({
+      path: path ? `${path}.${key}` : key,
+      code: 'unknown_field',
+      message: `not a stored event: unknown field ${key}`,
+    }));
+  }
+  const custom = issue.code === 'custom' ? (issue.params as { code?: unknown } | undefined)?.code : undefined;
+  const code = typeof custom === 'string' ? custom : issue.code === 'invalid_union' ? 'invalid_type' : issue.code;
+  return [{ path, code, message: `not a stored event: ${issue.message}` }];
 }
