@@ -1,0 +1,294 @@
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  ListShardsCommand,
+  PutRecordsCommand,
+  type KinesisClient,
+  type _Record,
+} from '@aws-sdk/client-kinesis';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { deliverInChunks, type RetryPolicy } from '../../lambdas/shared/retry';
+import { CliError } from './errors';
+import type { Progress } from './progress';
+
+/** A stretch of one shard, as an on-failure destination record names it. */
+export interface SequenceRange {
+  kind: 'sequence';
+  streamName: string;
+  shardId: string;
+  startSequenceNumber: string;
+  endSequenceNumber: string;
+}
+
+/** Every shard of a stream between two arrival times. */
+export interface TimeRange {
+  kind: 'time';
+  streamName: string;
+  from: Date;
+  to: Date;
+}
+
+export type ReplayRange = SequenceRange | TimeRange;
+
+export interface RangeOutcome {
+  stream: string;
+  shard_id: string;
+  range: string;
+  read: number;
+  replayed: number;
+  failed: number;
+}
+
+export interface ReplaySummary {
+  dryRun: boolean;
+  read: number;
+  replayed: number;
+  failed: number;
+  ranges: RangeOutcome[];
+  failureMessages?: { read: number; deleted: number; unreadable: number };
+}
+
+/** The stream name in `arn:aws:kinesis:<region>:<account>:stream/<name>`. */
+export function streamNameFromArn(arn: string): string {
+  const match = /:stream\/([^/]+)$/.exec(arn);
+  if (!match?.[1]) throw new CliError(`not a Kinesis stream ARN: ${arn}`);
+  return match[1];
+}
+
+/**
+ * Reads an on-failure destination message (what AWS sends for a Kinesis event source mapping):
+ * `KinesisBatchInfo` names the stream, the shard and the first and last sequence numbers.
+ */
+export function rangeFromFailureRecord(document: unknown, knownStreams: readonly string[]): SequenceRange {
+  const info = (document as { KinesisBatchInfo?: Record<string, unknown> } | null)?.KinesisBatchInfo;
+  if (!info || typeof info !== 'object') {
+    throw new CliError('not a stream failure record: it has no KinesisBatchInfo');
+  }
+  const { shardId, startSequenceNumber, endSequenceNumber, streamArn } = info;
+  if (typeof shardId !== 'string' || typeof startSequenceNumber !== 'string' || typeof endSequenceNumber !== 'string') {
+    throw new CliError('the failure record lacks KinesisBatchInfo.shardId, startSequenceNumber or endSequenceNumber');
+  }
+  const streamName = typeof streamArn === 'string' ? streamNameFromArn(streamArn) : knownStreams[0];
+  if (!streamName || !knownStreams.includes(streamName)) {
+    throw new CliError(`the failure record names stream ${streamName ?? '(none)'}, not one of this stack's: ${knownStreams.join(', ')}`);
+  }
+  return { kind: 'sequence', streamName, shardId, startSequenceNumber, endSequenceNumber };
+}
+
+export function parseDate(text: string, option: string): Date {
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) throw new CliError(`${option} must be an ISO-8601 date-time, got "${text}"`);
+  return date;
+}
+
+interface ReplayOptions {
+  dryRun: boolean;
+  progress?: Progress;
+  /** Pause between GetRecords calls on one shard (5 reads per second per shard on AWS). */
+  readPauseMs?: number;
+}
+
+const PUT_POLICY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 200, maxDelayMs: 3_000, budgetMs: 60_000 };
+const PUT_LIMITS = { maxCount: 500, maxBytes: 5 * 1024 * 1024 };
+
+const compareSequence = (a: string, b: string) => {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
+async function shardsOf(kinesis: KinesisClient, streamName: string): Promise<string[]> {
+  const shards: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await kinesis.send(
+      new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: streamName }),
+    );
+    shards.push(...(page.Shards ?? []).flatMap((s) => (s.ShardId ? [s.ShardId] : [])));
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return shards;
+}
+
+/**
+ * Re-reads ranges of a stream and puts the same records (same Data, same PartitionKey) back into
+ * it. The loader stores an event_id once, so a replay fills gaps and doubles nothing.
+ */
+export async function replayRanges(
+  kinesis: KinesisClient,
+  ranges: readonly ReplayRange[],
+  options: ReplayOptions,
+): Promise<ReplaySummary> {
+  const summary: ReplaySummary = { dryRun: options.dryRun, read: 0, replayed: 0, failed: 0, ranges: [] };
+  for (const range of ranges) {
+    for (const outcome of await replayRange(kinesis, range, options)) {
+      summary.ranges.push(outcome);
+      summary.read += outcome.read;
+      summary.replayed += outcome.replayed;
+      summary.failed += outcome.failed;
+    }
+  }
+  return summary;
+}
+
+export async function replayRange(kinesis: KinesisClient, range: ReplayRange, options: ReplayOptions): Promise<RangeOutcome[]> {
+  // The first sequence number this run wrote per shard: reading stops there, so a replay never
+  // reads back its own records.
+  const written = new Map<string, string>();
+  const pages: Array<{ shardId: string; startPosition: () => Promise<string | undefined>; label: string; stopAt: (r: _Record) => boolean }> = [];
+  if (range.kind === 'sequence') {
+    pages.push({
+      shardId: range.shardId,
+      label: `${range.startSequenceNumber}..${range.endSequenceNumber}`,
+      startPosition: () => iterator(kinesis, range.streamName, range.shardId, { ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: range.startSequenceNumber }),
+      stopAt: (r) => compareSequence(r.SequenceNumber ?? '0', range.endSequenceNumber) > 0,
+    });
+  } else {
+    for (const shardId of await shardsOf(kinesis, range.streamName)) {
+      pages.push({
+        shardId,
+        label: `${range.from.toISOString()}..${range.to.toISOString()}`,
+        startPosition: () => iterator(kinesis, range.streamName, shardId, { ShardIteratorType: 'AT_TIMESTAMP', Timestamp: range.from }),
+        stopAt: (r) => (r.ApproximateArrivalTimestamp?.getTime() ?? 0) > range.to.getTime(),
+      });
+    }
+  }
+  const outcomes: RangeOutcome[] = [];
+  for (const shard of pages) {
+    const outcome: RangeOutcome = { stream: range.streamName, shard_id: shard.shardId, range: shard.label, read: 0, replayed: 0, failed: 0 };
+    let shardIterator = await shard.startPosition();
+    let done = false;
+    while (shardIterator && !done) {
+      const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: shardIterator, Limit: 1000 }));
+      const records: _Record[] = [];
+      for (const record of page.Records ?? []) {
+        const ownWrite = written.get(shard.shardId);
+        if (shard.stopAt(record) || (ownWrite && compareSequence(record.SequenceNumber ?? '0', ownWrite) >= 0)) {
+          done = true;
+          break;
+        }
+        records.push(record);
+      }
+      outcome.read += records.length;
+      if (records.length > 0 && !options.dryRun) {
+        const { ok, failed } = await putBack(kinesis, range.streamName, records, written);
+        outcome.replayed += ok;
+        outcome.failed += failed;
+      }
+      options.progress?.increment(records.length, `${shard.shardId} read ${outcome.read}`);
+      // Caught up with the tip of the shard: nothing more to read in this range.
+      if ((page.Records ?? []).length === 0 && (page.MillisBehindLatest ?? 0) === 0) done = true;
+      shardIterator = page.NextShardIterator;
+      if (!done && options.readPauseMs) await new Promise((resolve) => setTimeout(resolve, options.readPauseMs));
+    }
+    outcomes.push(outcome);
+  }
+  return outcomes;
+}
+
+async function iterator(
+  kinesis: KinesisClient,
+  streamName: string,
+  shardId: string,
+  position: { ShardIteratorType: 'AT_SEQUENCE_NUMBER'; StartingSequenceNumber: string } | { ShardIteratorType: 'AT_TIMESTAMP'; Timestamp: Date },
+): Promise<string | undefined> {
+  const result = await kinesis.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ...position }));
+  return result.ShardIterator;
+}
+
+async function putBack(
+  kinesis: KinesisClient,
+  streamName: string,
+  records: readonly _Record[],
+  written: Map<string, string>,
+): Promise<{ ok: number; failed: number }> {
+  const delivered = await deliverInChunks(records, {
+    limits: { ...PUT_LIMITS, sizeOf: (r) => (r.Data?.byteLength ?? 0) + Buffer.byteLength(r.PartitionKey ?? '') },
+    policy: PUT_POLICY,
+    sendChunk: async (chunk) => {
+      const result = await kinesis.send(
+        new PutRecordsCommand({
+          StreamName: streamName,
+          Records: chunk.map((r) => ({ Data: r.Data, PartitionKey: r.PartitionKey })),
+        }),
+      );
+      return (result.Records ?? []).map((entry) => {
+        if (entry.ErrorCode || !entry.SequenceNumber || !entry.ShardId) return false;
+        const first = written.get(entry.ShardId);
+        if (!first || compareSequence(entry.SequenceNumber, first) < 0) written.set(entry.ShardId, entry.SequenceNumber);
+        return true;
+      });
+    },
+  });
+  const ok = delivered.filter(Boolean).length;
+  return { ok, failed: delivered.length - ok };
+}
+
+/**
+ * Replays every range the StreamFailureQueue names, deleting each failure message once its range
+ * is back in the stream (a message whose range failed stays for the next run).
+ */
+export async function replayFailureQueue(
+  sqs: SQSClient,
+  kinesis: KinesisClient,
+  queueUrl: string,
+  knownStreams: readonly string[],
+  options: ReplayOptions & { max?: number },
+): Promise<ReplaySummary> {
+  const summary: ReplaySummary = {
+    dryRun: options.dryRun,
+    read: 0,
+    replayed: 0,
+    failed: 0,
+    ranges: [],
+    failureMessages: { read: 0, deleted: 0, unreadable: 0 },
+  };
+  const seen = new Set<string>();
+  const counts = summary.failureMessages!;
+  // Messages not deleted (dry run, unreadable, a failed range) stay hidden while the run lasts so
+  // each is read once, then become visible again at once.
+  const kept: string[] = [];
+  try {
+    await drainFailureQueue();
+  } finally {
+    for (const receiptHandle of kept) {
+      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: 0 }));
+    }
+  }
+  return summary;
+
+  async function drainFailureQueue(): Promise<void> {
+    for (;;) {
+      if (options.max !== undefined && counts.read >= options.max) break;
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, VisibilityTimeout: 300, WaitTimeSeconds: 1 }),
+      );
+      const message = Messages[0];
+      if (!message || seen.has(message.MessageId ?? '')) break;
+      seen.add(message.MessageId ?? '');
+      counts.read++;
+      let range: SequenceRange;
+      try {
+        range = rangeFromFailureRecord(JSON.parse(message.Body ?? ''), knownStreams);
+      } catch (error) {
+        counts.unreadable++;
+        kept.push(message.ReceiptHandle ?? '');
+        process.stderr.write(`skipping failure message ${message.MessageId}: ${(error as Error).message}\n`);
+        continue;
+      }
+      const outcomes = await replayRange(kinesis, range, options);
+      for (const outcome of outcomes) {
+        summary.ranges.push(outcome);
+        summary.read += outcome.read;
+        summary.replayed += outcome.replayed;
+        summary.failed += outcome.failed;
+      }
+      if (!options.dryRun && outcomes.every((o) => o.failed === 0)) {
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+        counts.deleted++;
+      } else {
+        kept.push(message.ReceiptHandle ?? '');
+      }
+    }
+  }
+}

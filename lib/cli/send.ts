@@ -1,0 +1,298 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { LIMITS } from '../../lambdas/shared/events';
+import { CliError, networkErrorCode } from './errors';
+import { percentile } from './format';
+import type { Progress } from './progress';
+
+/** One result of the ingest API (contract §1). */
+export interface IngestResult {
+  index: number;
+  event_id: string | null;
+  status: 'accepted' | 'rejected' | 'retry';
+  valid: boolean;
+  errors?: Array<{ path: string; code: string; message: string }>;
+}
+
+export interface SendSummary {
+  events: number;
+  requests: number;
+  accepted: number;
+  valid: number;
+  /** Accepted but failing the schema: they flow on to the DeadLetterQueue. */
+  invalid: number;
+  /** Refused for good by the API (too large, not an object, a refused request). */
+  rejected: number;
+  /** Still `retry` (or unsent) after every attempt. */
+  failed: number;
+  /** Events sent again with the same event_id after a `retry` result or a transient failure. */
+  resent: number;
+  invalidCodes: Record<string, number>;
+  rejectedCodes: Record<string, number>;
+  /** Status codes of requests that were not 202/207, with counts. */
+  requestErrors: Record<string, number>;
+  latencyMs: { p50?: number; p99?: number; max?: number };
+  durationSeconds: number;
+  eventsPerSecond: number;
+}
+
+export interface SendOptions {
+  ingestUrl: string;
+  apiKey: string;
+  /** Events per request, 1 to 500. */
+  batchSize: number;
+  /** Events per second; 0 or undefined sends as fast as the concurrency allows. */
+  rate?: number;
+  /** Requests in flight. */
+  concurrency: number;
+  /** Attempts per event, the first included. */
+  maxAttempts: number;
+  progress?: Progress;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Where POST goes: `{IngestUrl}/events`, whether or not IngestUrl ends with a slash. */
+export function eventsUrl(ingestUrl: string): string {
+  return `${ingestUrl.replace(/\/+$/, '')}/events`;
+}
+
+/**
+ * Reads events from JSON (an array, `{"events": [...]}` or one object) or JSON Lines.
+ * Objects without an event_id get one here, so a resend after a `retry` result reuses it.
+ */
+export function parseEvents(text: string, source: string): unknown[] {
+  const trimmed = text.trim();
+  if (trimmed === '') throw new CliError(`${source} holds no events`);
+  let events: unknown[];
+  try {
+    const document = JSON.parse(trimmed) as unknown;
+    if (Array.isArray(document)) events = document;
+    else if (isObject(document) && Array.isArray(document.events)) events = document.events;
+    else events = [document];
+  } catch {
+    events = [];
+    const bad: string[] = [];
+    trimmed.split(/\r?\n/).forEach((line, index) => {
+      if (line.trim() === '') return;
+      try {
+        events.push(JSON.parse(line));
+      } catch (error) {
+        bad.push(`line ${index + 1}: ${(error as Error).message}`);
+      }
+    });
+    if (bad.length > 0) {
+      throw new CliError(
+        `${source} is neither JSON nor JSON Lines; nothing was sent. ${bad.slice(0, 3).join('; ')}${bad.length > 3 ? ` (and ${bad.length - 3} more)` : ''}`,
+      );
+    }
+  }
+  if (events.length === 0) throw new CliError(`${source} holds no events`);
+  return events.map(withEventId);
+}
+
+export function withEventId(event: unknown): unknown {
+  if (isObject(event) && (event.event_id === undefined || event.event_id === null)) {
+    return { ...event, event_id: randomUUID() };
+  }
+  return event;
+}
+
+export async function readEventsFrom(file: string): Promise<unknown[]> {
+  if (file === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return parseEvents(Buffer.concat(chunks).toString('utf8'), 'stdin');
+  }
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new CliError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  return parseEvents(text, file);
+}
+
+type Outcome =
+  | { kind: 'results'; results: IngestResult[]; statusCode: number }
+  | { kind: 'transient'; label: string }
+  | { kind: 'refused'; code: string; message: string; label: string };
+
+const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends events in batches, keeps `rate` and `concurrency`, and resends `retry` results (and
+ * batches that failed as a whole with 429/5xx/network errors) with the same event_id and a
+ * backoff, up to `maxAttempts` per event. A 403 stops everything: the key is wrong.
+ */
+export async function sendEvents(events: readonly unknown[], options: SendOptions): Promise<SendSummary> {
+  if (options.batchSize < 1 || options.batchSize > LIMITS.maxBatchEvents) {
+    throw new CliError(`--batch must be 1 to ${LIMITS.maxBatchEvents}`);
+  }
+  const doFetch = options.fetch ?? fetch;
+  const sleep = options.sleep ?? sleepFor;
+  const url = eventsUrl(options.ingestUrl);
+  const summary: SendSummary = {
+    events: events.length,
+    requests: 0,
+    accepted: 0,
+    valid: 0,
+    invalid: 0,
+    rejected: 0,
+    failed: 0,
+    resent: 0,
+    invalidCodes: {},
+    rejectedCodes: {},
+    requestErrors: {},
+    latencyMs: {},
+    durationSeconds: 0,
+    eventsPerSecond: 0,
+  };
+  const latencies: number[] = [];
+  const startedAt = Date.now();
+  let scheduledEvents = 0;
+
+  const post = async (batch: readonly unknown[]): Promise<Outcome> => {
+    const body = batch.length === 1 ? JSON.stringify(batch[0]) : JSON.stringify({ events: batch });
+    const requestStart = performance.now();
+    let response: Response;
+    try {
+      response = await doFetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': options.apiKey },
+        body,
+      });
+    } catch (error) {
+      const code = networkErrorCode(error);
+      if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH') {
+        throw new CliError(`cannot reach ${url} (${code}). Is the local cloud running (npm start), or IngestUrl right?`);
+      }
+      return { kind: 'transient', label: code ?? 'network error' };
+    } finally {
+      summary.requests++;
+    }
+    const text = await response.text();
+    latencies.push(performance.now() - requestStart);
+    const payload = safeJson(text);
+    if (response.status === 403) {
+      throw new CliError(
+        `the ingest API refused the API key (403 ${messageOf(payload) ?? 'Forbidden'}). ` +
+          'Check --api-key / PIPELINE_API_KEY, or that the outputs file belongs to this stack.',
+      );
+    }
+    if ((response.status === 202 || response.status === 207) && isObject(payload) && Array.isArray(payload.results)) {
+      return { kind: 'results', results: payload.results as IngestResult[], statusCode: response.status };
+    }
+    const label = String(response.status);
+    if (response.status === 429 || response.status >= 500) return { kind: 'transient', label };
+    const error = isObject(payload) && isObject(payload.error) ? payload.error : undefined;
+    return {
+      kind: 'refused',
+      label,
+      code: typeof error?.code === 'string' ? error.code : `http_${response.status}`,
+      message: messageOf(payload) ?? text.slice(0, 200),
+    };
+  };
+
+  const rateOf = options.rate && options.rate > 0 ? options.rate : undefined;
+  let pending = [...events];
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    if (attempt > 1) {
+      summary.resent += pending.length;
+      await sleep(Math.min(2_000, 100 * 2 ** (attempt - 2)));
+    }
+    const batches: unknown[][] = [];
+    for (let i = 0; i < pending.length; i += options.batchSize) batches.push(pending.slice(i, i + options.batchSize));
+    const again: unknown[] = [];
+    let next = 0;
+    const worker = async () => {
+      for (let batch = batches[next++]; batch; batch = batches[next++]) {
+        if (rateOf && attempt === 1) {
+          // Each request leaves when the last of its events is due at the given rate.
+          scheduledEvents += batch.length;
+          const due = startedAt + (scheduledEvents / rateOf) * 1000;
+          const wait = due - Date.now();
+          if (wait > 0) await sleep(wait);
+        }
+        const outcome = await post(batch);
+        if (outcome.kind === 'transient') {
+          summary.requestErrors[outcome.label] = (summary.requestErrors[outcome.label] ?? 0) + 1;
+          again.push(...batch);
+          continue;
+        }
+        if (outcome.kind === 'refused') {
+          summary.requestErrors[outcome.label] = (summary.requestErrors[outcome.label] ?? 0) + 1;
+          summary.rejected += batch.length;
+          count(summary.rejectedCodes, outcome.code, batch.length);
+          options.progress?.increment(batch.length, `${outcome.label} ${outcome.message}`.slice(0, 60));
+          continue;
+        }
+        let settled = 0;
+        for (const result of outcome.results) {
+          const event = batch[result.index];
+          if (result.status === 'retry') {
+            if (event !== undefined) again.push(event);
+            continue;
+          }
+          settled++;
+          if (result.status === 'rejected') {
+            summary.rejected++;
+            for (const e of result.errors ?? []) count(summary.rejectedCodes, e.code);
+          } else if (result.valid) {
+            summary.accepted++;
+            summary.valid++;
+          } else {
+            summary.accepted++;
+            summary.invalid++;
+            for (const code of new Set((result.errors ?? []).map((e) => e.code))) count(summary.invalidCodes, code);
+          }
+        }
+        options.progress?.increment(settled, `accepted ${summary.accepted}, invalid ${summary.invalid}`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+    if (attempt >= options.maxAttempts) {
+      summary.failed += again.length;
+      options.progress?.increment(again.length, `${again.length} failed`);
+      break;
+    }
+    pending = again;
+  }
+
+  const elapsed = (Date.now() - startedAt) / 1000;
+  summary.durationSeconds = Math.round(elapsed * 100) / 100;
+  summary.eventsPerSecond = elapsed > 0 ? Math.round((summary.events / elapsed) * 10) / 10 : 0;
+  summary.latencyMs = {
+    p50: round(percentile(latencies, 50)),
+    p99: round(percentile(latencies, 99)),
+    max: round(percentile(latencies, 100)),
+  };
+  return summary;
+}
+
+function round(value: number | undefined): number | undefined {
+  return value === undefined ? undefined : Math.round(value * 10) / 10;
+}
+
+function count(into: Record<string, number>, key: string, by = 1): void {
+  into[key] = (into[key] ?? 0) + by;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function messageOf(payload: unknown): string | undefined {
+  if (!isObject(payload)) return undefined;
+  if (typeof payload.message === 'string') return payload.message;
+  if (isObject(payload.error) && typeof payload.error.message === 'string') return payload.error.message;
+  return undefined;
+}

@@ -1,0 +1,266 @@
+import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { CliError, explainError } from './errors';
+import { formatAge } from './format';
+import { ageSeconds, peekQueue, queueDepth } from './dlq';
+import type { Target } from './outputs';
+
+export type Health = 'HEALTHY' | 'DEGRADED' | 'NO_DATA';
+
+/** Scriptable exit codes; 1 stays "the command failed". */
+export const STATUS_EXIT_CODES: Record<Health, number> = { HEALTHY: 0, DEGRADED: 2, NO_DATA: 3 };
+
+export interface Thresholds {
+  /** Valid / (valid + invalid) below this is DEGRADED. */
+  minValidity: number;
+  /** The oldest DeadLetterQueue message older than this is DEGRADED (nobody is looking at it). */
+  maxDlqAgeSeconds: number;
+  /** Stream iterator age above this is DEGRADED (the consumers fall behind). */
+  maxIteratorAgeSeconds: number;
+  /** Window for "recent": nothing received and nothing stored within it is NO_DATA. */
+  windowSeconds: number;
+}
+
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  minValidity: 0.95,
+  maxDlqAgeSeconds: 3600,
+  maxIteratorAgeSeconds: 60,
+  windowSeconds: 900,
+};
+
+/** What status looks at; counts are totals since start locally and over the window on AWS. */
+export interface StatusSignals {
+  source: 'local-counters' | 'cloudwatch';
+  counts: Record<string, number>;
+  dlqDepth: number;
+  dlqOldestAgeSeconds?: number;
+  /** Largest GetRecords iterator age over both streams (AWS). */
+  iteratorAgeSeconds?: number;
+  /** Records written but not yet seen downstream, from the counters (local). */
+  backlog?: { validator: number; loader: number };
+  lastStoredAt?: Date;
+  /** How lastStoredAt was found, for the reader. */
+  lastStoredBasis?: string;
+}
+
+export interface Reason {
+  severity: 'degraded' | 'no_data' | 'warn' | 'info';
+  message: string;
+}
+
+export interface StatusReport {
+  status: Health;
+  reasons: Reason[];
+  signals: StatusSignals;
+  thresholds: Thresholds;
+}
+
+const n = (counts: Record<string, number>, name: string) => counts[name] ?? 0;
+
+/** The verdict: NO_DATA when nothing arrives or is stored; DEGRADED on any degrading reason. */
+export function evaluateStatus(signals: StatusSignals, thresholds: Thresholds, now: Date): StatusReport {
+  const reasons: Reason[] = [];
+  const { counts } = signals;
+  const received = n(counts, 'EventsReceived') || n(counts, 'EventsAccepted');
+  const judged = n(counts, 'EventsValid') + n(counts, 'EventsInvalid');
+  const scope = signals.source === 'cloudwatch' ? `in the last ${formatAge(thresholds.windowSeconds)}` : 'since the local cloud started';
+  const storedAge = signals.lastStoredAt ? (now.getTime() - signals.lastStoredAt.getTime()) / 1000 : undefined;
+  const storedRecently = storedAge !== undefined && storedAge <= thresholds.windowSeconds;
+  const storedAny = n(counts, 'EventsStored') > 0 || storedRecently;
+
+  if (received === 0 && !storedAny) {
+    reasons.push({
+      severity: 'no_data',
+      message: `no events received ${scope} and ${signals.lastStoredAt ? `the last stored event was ${formatAge(storedAge)} ago` : 'no stored event found'}`,
+    });
+  }
+  if (judged > 0) {
+    const validity = n(counts, 'EventsValid') / judged;
+    const line = `validity ${(validity * 100).toFixed(1)}% (${n(counts, 'EventsValid')} valid, ${n(counts, 'EventsInvalid')} invalid ${scope})`;
+    reasons.push(
+      validity < thresholds.minValidity
+        ? { severity: 'degraded', message: `${line} is under ${(thresholds.minValidity * 100).toFixed(1)}%` }
+        : { severity: 'info', message: line },
+    );
+  }
+  if (signals.dlqDepth > 0) {
+    const age = signals.dlqOldestAgeSeconds;
+    const line = `${signals.dlqDepth} message(s) in the DeadLetterQueue, oldest ${formatAge(age)}`;
+    reasons.push(
+      age !== undefined && age > thresholds.maxDlqAgeSeconds
+        ? { severity: 'degraded', message: `${line} (older than ${formatAge(thresholds.maxDlqAgeSeconds)}): see pipeline dlq stats` }
+        : { severity: 'warn', message: `${line}: see pipeline dlq stats` },
+    );
+  }
+  if (signals.iteratorAgeSeconds !== undefined) {
+    const line = `stream iterator age ${formatAge(signals.iteratorAgeSeconds)}`;
+    reasons.push(
+      signals.iteratorAgeSeconds > thresholds.maxIteratorAgeSeconds
+        ? { severity: 'degraded', message: `${line} is over ${formatAge(thresholds.maxIteratorAgeSeconds)}: the consumers fall behind` }
+        : { severity: 'info', message: line },
+    );
+  }
+  if (signals.backlog) {
+    reasons.push({
+      severity: 'info',
+      message: `backlog: ${signals.backlog.validator} raw record(s) not yet validated, ${signals.backlog.loader} valid event(s) not yet loaded`,
+    });
+  }
+  if (n(counts, 'LoadFailed') > 0) {
+    reasons.push({ severity: 'warn', message: `${n(counts, 'LoadFailed')} event(s) failed to load ${scope} (reason load_failed in the DLQ)` });
+  }
+  if (received > 0 && n(counts, 'EventsValid') > 0 && !storedAny) {
+    reasons.push({ severity: 'degraded', message: `events are received and valid ${scope} but none was stored` });
+  }
+  if (signals.lastStoredAt) {
+    reasons.push({ severity: 'info', message: `last stored event: ${signals.lastStoredAt.toISOString()} (${signals.lastStoredBasis ?? ''})` });
+  }
+  const status: Health = reasons.some((r) => r.severity === 'no_data')
+    ? 'NO_DATA'
+    : reasons.some((r) => r.severity === 'degraded')
+      ? 'DEGRADED'
+      : 'HEALTHY';
+  return { status, reasons, signals, thresholds };
+}
+
+/** Local cloud: its counters from the functions' EMF lines, plus the DLQ and the Aggregates table. */
+export async function localSignals(target: Target, now: Date): Promise<StatusSignals> {
+  const endpoint = target.output('AwsEndpoint').replace(/\/+$/, '');
+  let counts: Record<string, number>;
+  try {
+    const response = await fetch(`${endpoint}/_local/metrics`);
+    if (!response.ok) throw new CliError(`${endpoint}/_local/metrics answered ${response.status}`);
+    const body = (await response.json()) as Record<string, unknown>;
+    const totals = (typeof body.totals === 'object' && body.totals !== null ? body.totals : body) as Record<string, unknown>;
+    counts = Object.fromEntries(Object.entries(totals).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+  } catch (error) {
+    throw explainError(error, `the local cloud at ${endpoint}`);
+  }
+  const dlq = await dlqSignals(target, now);
+  const last = await lastStoredHour(target, now);
+  return {
+    source: 'local-counters',
+    counts,
+    ...dlq,
+    backlog: {
+      validator: Math.max(0, n(counts, 'EventsAccepted') - n(counts, 'EventsValid') - n(counts, 'EventsInvalid') - n(counts, 'RecordsUnparseable')),
+      loader: Math.max(0, n(counts, 'EventsValid') - n(counts, 'EventsStored') - n(counts, 'EventsDuplicate') - n(counts, 'LoadFailed')),
+    },
+    ...(last ? { lastStoredAt: last, lastStoredBasis: 'newest Aggregates hour holding events, by event_time' } : {}),
+  };
+}
+
+async function dlqSignals(target: Target, now: Date): Promise<Pick<StatusSignals, 'dlqDepth' | 'dlqOldestAgeSeconds'>> {
+  const queueUrl = target.output('DeadLetterQueueUrl');
+  const depth = await queueDepth(target.sqs(), queueUrl);
+  if (!target.isLocal) return { dlqDepth: depth.visible + depth.inFlight };
+  // No CloudWatch locally: the oldest age comes from a non-consuming peek.
+  const messages = depth.visible > 0 ? await peekQueue(target.sqs(), queueUrl, { max: 1000 }) : [];
+  const ages = messages.map((m) => ageSeconds(m, now)).filter((a): a is number => a !== undefined);
+  return {
+    dlqDepth: depth.visible + depth.inFlight,
+    dlqOldestAgeSeconds: ages.length > 0 ? Math.round(Math.max(...ages)) : undefined,
+  };
+}
+
+/**
+ * Without a scan: query the Aggregates table's hour partitions from now backwards (one small
+ * Query per hour, newest first) and take the newest that holds an item.
+ */
+async function lastStoredHour(target: Target, now: Date, hours = 24): Promise<Date | undefined> {
+  const table = target.output('AggregatesTableName');
+  for (let back = 0; back < hours; back++) {
+    const hour = new Date(now.getTime() - back * 3_600_000);
+    const pk = `HOUR#${hour.toISOString().slice(0, 13)}`;
+    const result = await target.dynamodb().send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: pk } },
+        Limit: 1,
+      }),
+    );
+    if ((result.Items ?? []).length > 0) return new Date(`${hour.toISOString().slice(0, 13)}:00:00.000Z`);
+  }
+  return undefined;
+}
+
+export const COUNTED_METRICS = [
+  'EventsReceived',
+  'EventsAccepted',
+  'EventsRejected',
+  'EventsValid',
+  'EventsInvalid',
+  'RecordsUnparseable',
+  'EventsRedriven',
+  'EventsStored',
+  'EventsDuplicate',
+  'LoadFailed',
+] as const;
+
+const LOOKBACK_SECONDS = 3 * 3600;
+
+/**
+ * AWS: the EMF metrics summed over every `service` (a SEARCH, so no function name is assumed),
+ * GetRecords iterator age of both streams and the DLQ's oldest message age from CloudWatch.
+ * The last stored event is the newest minute with EventsStored > 0 in the last 3 hours.
+ */
+export async function cloudWatchSignals(target: Target, thresholds: Thresholds, now: Date): Promise<StatusSignals> {
+  const start = new Date(now.getTime() - Math.max(LOOKBACK_SECONDS, thresholds.windowSeconds) * 1000);
+  const queueName = target.output('DeadLetterQueueUrl').split('/').pop() ?? '';
+  const queries: MetricDataQuery[] = [
+    ...COUNTED_METRICS.map((name) => ({
+      Id: `m_${name}`,
+      Expression: `SUM(SEARCH('{EcommercePipeline,service} MetricName="${name}"', 'Sum', 60))`,
+      Period: 60,
+    })),
+    ...[target.output('RawStreamName'), target.output('ProcessedStreamName')].map((stream, index) => ({
+      Id: `iterator_${index}`,
+      MetricStat: {
+        Metric: { Namespace: 'AWS/Kinesis', MetricName: 'GetRecords.IteratorAgeMilliseconds', Dimensions: [{ Name: 'StreamName', Value: stream }] },
+        Period: 60,
+        Stat: 'Maximum',
+      },
+    })),
+    {
+      Id: 'dlq_age',
+      MetricStat: {
+        Metric: { Namespace: 'AWS/SQS', MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: [{ Name: 'QueueName', Value: queueName }] },
+        Period: 60,
+        Stat: 'Maximum',
+      },
+    },
+  ];
+  const series = new Map<string, Array<{ at: Date; value: number }>>();
+  let nextToken: string | undefined;
+  do {
+    const page = await target.cloudwatch().send(
+      new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: start, EndTime: now, NextToken: nextToken, ScanBy: 'TimestampDescending' }),
+    );
+    for (const result of page.MetricDataResults ?? []) {
+      const points = series.get(result.Id ?? '') ?? [];
+      (result.Timestamps ?? []).forEach((at, i) => points.push({ at, value: result.Values?.[i] ?? 0 }));
+      series.set(result.Id ?? '', points);
+    }
+    nextToken = page.NextToken;
+  } while (nextToken);
+
+  const windowStart = now.getTime() - thresholds.windowSeconds * 1000;
+  const counts: Record<string, number> = {};
+  for (const name of COUNTED_METRICS) {
+    counts[name] = (series.get(`m_${name}`) ?? []).filter((p) => p.at.getTime() >= windowStart).reduce((sum, p) => sum + p.value, 0);
+  }
+  const latest = (id: string) => [...(series.get(id) ?? [])].sort((a, b) => b.at.getTime() - a.at.getTime())[0]?.value;
+  const iteratorAges = ['iterator_0', 'iterator_1'].map(latest).filter((v): v is number => v !== undefined);
+  const stored = (series.get('m_EventsStored') ?? []).filter((p) => p.value > 0).sort((a, b) => b.at.getTime() - a.at.getTime())[0];
+  const dlq = await dlqSignals(target, now);
+  const dlqAge = latest('dlq_age');
+  return {
+    source: 'cloudwatch',
+    counts,
+    dlqDepth: dlq.dlqDepth,
+    dlqOldestAgeSeconds: dlq.dlqDepth > 0 ? dlqAge : undefined,
+    iteratorAgeSeconds: iteratorAges.length > 0 ? Math.max(...iteratorAges) / 1000 : undefined,
+    ...(stored ? { lastStoredAt: stored.at, lastStoredBasis: 'newest minute with EventsStored > 0 in CloudWatch' } : {}),
+  };
+}
