@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { eventsUrl, parseEvents, sendEvents, type IngestResult } from '../../../lib/cli/send';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+describe('parseEvents', () => {
+  it('reads a JSON array, an {"events": [...]} body and one object', () => {
+    expect(parseEvents('[{"event_id":"a"},{"event_id":"b"}]', 'f')).toEqual([{ event_id: 'a' }, { event_id: 'b' }]);
+    expect(parseEvents('{"events":[{"event_id":"a"}]}', 'f')).toEqual([{ event_id: 'a' }]);
+    expect(parseEvents('{"event_id":"a"}', 'f')).toEqual([{ event_id: 'a' }]);
+  });
+
+  it('reads JSON Lines, skipping blank lines', () => {
+    expect(parseEvents('{"event_id":"a"}\n\n{"event_id":"b"}\n', 'f')).toEqual([{ event_id: 'a' }, { event_id: 'b' }]);
+  });
+
+  it('gives an event_id to objects without one, so a resend can reuse it', () => {
+    const [event] = parseEvents('{"event_type":"page_view"}', 'f') as Array<Record<string, unknown>>;
+    expect(event?.event_id).toMatch(UUID);
+  });
+
+  it('names the bad lines and sends nothing', () => {
+    expect(() => parseEvents('{"a":1}\n{oops\n', 'events.jsonl')).toThrow(/events.jsonl is neither JSON nor JSON Lines; nothing was sent. line 2:/);
+    expect(() => parseEvents('  ', 'f')).toThrow(/holds no events/);
+  });
+});
+
+describe('eventsUrl', () => {
+  it('appends /events with or without a trailing slash', () => {
+    expect(eventsUrl('https://x.execute-api.us-east-1.amazonaws.com/v1/')).toBe('https://x.execute-api.us-east-1.amazonaws.com/v1/events');
+    expect(eventsUrl('http://127.0.0.1:4566/v1')).toBe('http://127.0.0.1:4566/v1/events');
+  });
+});
+
+/** A fake ingest API: answers from `decide` and records every request's events. */
+function fakeApi(decide: (events: Array<Record<string, unknown>>, call: number) => { status: number; body: unknown }) {
+  const calls: Array<{ events: Array<Record<string, unknown>>; apiKey: string | null }> = [];
+  const fetchFn = (async (_url: string, init: RequestInit) => {
+    const body = JSON.parse(String(init.body)) as Record<string, unknown>;
+    const events = (Array.isArray(body.events) ? body.events : [body]) as Array<Record<string, unknown>>;
+    calls.push({ events, apiKey: new Headers(init.headers).get('x-api-key') });
+    const answer = decide(events, calls.length);
+    return new Response(JSON.stringify(answer.body), { status: answer.status });
+  }) as unknown as typeof fetch;
+  return { calls, fetchFn };
+}
+
+const results = (events: Array<Record<string, unknown>>, status: (e: Record<string, unknown>) => IngestResult['status'], valid = () => true) =>
+  events.map((e, index) => ({ index, event_id: e.event_id as string, status: status(e), valid: valid(), errors: [] }));
+
+const noSleep = async () => {};
+const options = { ingestUrl: 'http://api/v1', apiKey: 'k', batchSize: 2, concurrency: 1, maxAttempts: 3, sleep: noSleep };
+
+describe('sendEvents', () => {
+  it('resends retry results with the same event_id and counts each event once', async () => {
+    const events = [{ event_id: 'e1' }, { event_id: 'e2' }, { event_id: 'e3' }];
+    const { calls, fetchFn } = fakeApi((batch, call) => ({
+      status: 207,
+      // e2 gets `retry` the first time it is seen, then `accepted`.
+      body: { results: results(batch, (e) => (e.event_id === 'e2' && call === 1 ? 'retry' : 'accepted')) },
+    }));
+    const summary = await sendEvents(events, { ...options, fetch: fetchFn });
+    expect(calls.map((c) => c.events.map((e) => e.event_id))).toEqual([['e1', 'e2'], ['e3'], ['e2']]);
+    expect(calls.every((c) => c.apiKey === 'k')).toBe(true);
+    expect(summary).toMatchObject({ events: 3, requests: 3, accepted: 3, valid: 3, invalid: 0, rejected: 0, failed: 0, resent: 1 });
+    expect(summary.latencyMs.p50).toBeGreaterThanOrEqual(0);
+  });
+
+  it('counts accepted-but-invalid events by code, and rejected ones apart', async () => {
+    const { fetchFn } = fakeApi((batch) => ({
+      status: 207,
+      body: {
+        results: batch.map((e, index) =>
+          e.event_id === 'bad'
+            ? { index, event_id: 'bad', status: 'accepted', valid: false, errors: [{ path: 'price', code: 'too_small', message: 'm' }] }
+            : e.event_id === 'big'
+              ? { index, event_id: 'big', status: 'rejected', valid: false, errors: [{ path: '', code: 'too_large', message: 'm' }] }
+              : { index, event_id: e.event_id, status: 'accepted', valid: true, errors: [] },
+        ),
+      },
+    }));
+    const summary = await sendEvents([{ event_id: 'ok' }, { event_id: 'bad' }, { event_id: 'big' }], { ...options, fetch: fetchFn });
+    expect(summary).toMatchObject({ accepted: 2, valid: 1, invalid: 1, rejected: 1, invalidCodes: { too_small: 1 }, rejectedCodes: { too_large: 1 } });
+  });
+
+  it('resends a whole batch after a 503 and gives up after maxAttempts', async () => {
+    const { calls, fetchFn } = fakeApi(() => ({ status: 503, body: { error: { code: 'unavailable', message: 'm' } } }));
+    const summary = await sendEvents([{ event_id: 'e1' }], { ...options, fetch: fetchFn });
+    expect(calls).toHaveLength(3);
+    expect(calls.every((c) => c.events[0]?.event_id === 'e1')).toBe(true);
+    expect(summary).toMatchObject({ accepted: 0, failed: 1, resent: 2, requestErrors: { '503': 3 } });
+  });
+
+  it('counts a refused request (400) as rejected without resending it', async () => {
+    const { calls, fetchFn } = fakeApi(() => ({ status: 400, body: { error: { code: 'too_deep', message: 'nesting too deep' } } }));
+    const summary = await sendEvents([{ event_id: 'e1' }, { event_id: 'e2' }], { ...options, fetch: fetchFn });
+    expect(calls).toHaveLength(1);
+    expect(summary).toMatchObject({ rejected: 2, rejectedCodes: { too_deep: 2 }, failed: 0 });
+  });
+
+  it('stops with a clear error on a wrong API key', async () => {
+    const { fetchFn } = fakeApi(() => ({ status: 403, body: { message: 'Forbidden' } }));
+    await expect(sendEvents([{ event_id: 'e1' }], { ...options, fetch: fetchFn })).rejects.toThrow(
+      /the ingest API refused the API key \(403 Forbidden\)/,
+    );
+  });
+
+  it('says which URL it cannot reach', async () => {
+    const refused = (async () => {
+      throw Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
+    }) as unknown as typeof fetch;
+    await expect(sendEvents([{ event_id: 'e1' }], { ...options, fetch: refused })).rejects.toThrow(
+      /cannot reach http:\/\/api\/v1\/events \(ECONNREFUSED\)/,
+    );
+  });
+
+  it('refuses a batch size the API would refuse', async () => {
+    await expect(sendEvents([{}], { ...options, batchSize: 501 })).rejects.toThrow(/--batch must be 1 to 500/);
+  });
+});
