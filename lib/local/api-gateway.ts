@@ -1,0 +1,635 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import type { Invoker, LocalResource } from './types';
+
+/**
+ * API Gateway REST APIs of the template served over HTTP at `/<stageName>/<resource path>`:
+ * resources and methods, Lambda proxy integrations (the APIGatewayProxyEvent AWS builds), mock
+ * integrations (CORS preflight), API keys (403), usage-plan and stage throttling (429) and quotas,
+ * with the error bodies AWS answers.
+ */
+
+export interface ApiGatewayOptions {
+  resources: LocalResource[];
+  invoker: Invoker;
+  region: string;
+  accountId: string;
+  log?: (line: string) => void;
+}
+
+export interface LocalApiGateway {
+  /** Serves the request when it is for one of the APIs; false (nothing written) otherwise. */
+  handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean>;
+  apis: Array<{ logicalId: string; restApiId: string; stageName: string }>;
+}
+
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+type Integration =
+  | { type: 'AWS_PROXY'; functionArn: string }
+  | { type: 'MOCK'; statusCode: number; headers: Record<string, string>; body: string };
+
+interface Route {
+  resourceId: string;
+  resourcePath: string;
+  segments: string[];
+  httpMethod: string;
+  apiKeyRequired: boolean;
+  integration: Integration | undefined;
+}
+
+interface Throttle {
+  rateLimit?: number;
+  burstLimit?: number;
+}
+
+interface Quota {
+  limit: number;
+  period: 'DAY' | 'WEEK' | 'MONTH';
+}
+
+interface Stage {
+  logicalId: string;
+  stageName: string;
+  deploymentId: string | null;
+  variables: Record<string, string> | null;
+  /** Stage-wide method throttles, by `<resourcePath>/<METHOD>` (`/*` + `/*` for all). */
+  methodThrottles: Map<string, Throttle>;
+}
+
+interface RestApi {
+  logicalId: string;
+  restApiId: string;
+  binaryMediaTypes: string[];
+  routes: Route[];
+  stages: Stage[];
+}
+
+interface UsagePlan {
+  id: string;
+  throttle?: Throttle;
+  quota?: Quota;
+  /** `<restApiId>/<stageName>` -> per-method throttles by `<resourcePath>/<METHOD>`. */
+  stages: Map<string, Map<string, Throttle>>;
+}
+
+interface ApiKey {
+  id: string;
+  value: string;
+  enabled: boolean;
+  planIds: string[];
+}
+
+export function createApiGateway(opts: ApiGatewayOptions): LocalApiGateway {
+  const restApis = readRestApis(opts.resources);
+  const plans = readUsagePlans(opts.resources);
+  const keys = readApiKeys(opts.resources);
+  const buckets = new Map<string, TokenBucket>();
+  const quotaUse = new Map<string, { period: number; used: number }>();
+
+  const apis = restApis.flatMap((api) => api.stages.map((stage) => ({ logicalId: api.logicalId, restApiId: api.restApiId, stageName: stage.stageName })));
+
+  function bucket(id: string, throttle: Throttle | undefined): TokenBucket | undefined {
+    if (throttle?.rateLimit === undefined && throttle?.burstLimit === undefined) return undefined;
+    let found = buckets.get(id);
+    if (!found) {
+      found = new TokenBucket(throttle.rateLimit ?? Number.POSITIVE_INFINITY, throttle.burstLimit ?? throttle.rateLimit ?? 0);
+      buckets.set(id, found);
+    }
+    return found;
+  }
+
+  function withinQuota(key: ApiKey, plan: UsagePlan): boolean {
+    if (!plan.quota) return true;
+    const period = periodIndex(plan.quota.period, new Date());
+    const id = `${plan.id}/${key.id}`;
+    const use = quotaUse.get(id);
+    const current = use && use.period === period ? use : { period, used: 0 };
+    if (current.used >= plan.quota.limit) return false;
+    current.used += 1;
+    quotaUse.set(id, current);
+    return true;
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const [, stageName = '', ...rest] = url.pathname.split('/');
+    const api = restApis.find((candidate) => candidate.stages.some((stage) => stage.stageName === stageName));
+    if (!api) return false;
+    const stage = api.stages.find((candidate) => candidate.stageName === stageName)!;
+    const requestId = randomUUID();
+    const resourcePathOfRequest = normalisePath(`/${rest.join('/')}`);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const match = matchRoute(api.routes, resourcePathOfRequest, method);
+    if (!match) {
+      return reply(res, 403, { message: 'Missing Authentication Token' }, requestId, 'MissingAuthenticationTokenException', req);
+    }
+    const { route, pathParameters } = match;
+
+    let apiKey: ApiKey | undefined;
+    if (route.apiKeyRequired) {
+      const presented = headerOf(req, 'x-api-key');
+      const stageKey = `${api.restApiId}/${stage.stageName}`;
+      apiKey = keys.find(
+        (key) => key.enabled && key.value === presented && key.planIds.some((planId) => plans.get(planId)?.stages.has(stageKey)),
+      );
+      if (!apiKey) return reply(res, 403, { message: 'Forbidden' }, requestId, 'ForbiddenException', req);
+      const plan = apiKey.planIds.map((planId) => plans.get(planId)).find((candidate) => candidate?.stages.has(stageKey))!;
+      const methodKey = `${route.resourcePath}/${route.httpMethod}`;
+      const methodThrottle = plan.stages.get(stageKey)?.get(methodKey);
+      const keyBucket = methodThrottle
+        ? bucket(`plan:${plan.id}/${apiKey.id}/${stageKey}${methodKey}`, methodThrottle)
+        : bucket(`plan:${plan.id}/${apiKey.id}`, plan.throttle);
+      if (keyBucket && !keyBucket.take()) {
+        return reply(res, 429, { message: 'Too Many Requests' }, requestId, 'TooManyRequestsException', req);
+      }
+      if (!withinQuota(apiKey, plan)) return reply(res, 429, { message: 'Limit Exceeded' }, requestId, 'LimitExceededException', req);
+    }
+    const stageThrottleKey = `${route.resourcePath}/${route.httpMethod}`;
+    const stageThrottle = stage.methodThrottles.get(stageThrottleKey) ?? stage.methodThrottles.get('/*/*');
+    const stageBucket = bucket(`stage:${api.restApiId}/${stage.stageName}/${stage.methodThrottles.has(stageThrottleKey) ? stageThrottleKey : '*'}`, stageThrottle);
+    if (stageBucket && !stageBucket.take()) {
+      return reply(res, 429, { message: 'Too Many Requests' }, requestId, 'TooManyRequestsException', req);
+    }
+
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) return reply(res, 413, { message: 'Request Too Long' }, requestId, 'RequestTooLongException', req);
+      throw error;
+    }
+
+    const integration = route.integration;
+    if (!integration) return reply(res, 500, { message: 'Internal server error' }, requestId, 'InternalServerErrorException');
+    if (integration.type === 'MOCK') {
+      res.writeHead(integration.statusCode, { ...integration.headers, 'x-amzn-RequestId': requestId });
+      res.end(integration.body);
+      return true;
+    }
+
+    const event = proxyEvent({
+      req,
+      url,
+      api,
+      stage,
+      route,
+      pathParameters,
+      path: resourcePathOfRequest,
+      body,
+      requestId,
+      accountId: opts.accountId,
+      apiKey,
+    });
+    const result = await opts.invoker.invoke(integration.functionArn, event);
+    if (!result.ok) {
+      opts.log?.(`[api ${api.logicalId}] ${method} ${url.pathname} -> 502: ${result.errorType}: ${result.errorMessage}`);
+      return reply(res, 502, { message: 'Internal server error' }, requestId, 'InternalServerErrorException');
+    }
+    const response = proxyResponse(result.payload);
+    if (!response) {
+      opts.log?.(`[api ${api.logicalId}] ${method} ${url.pathname} -> 502: malformed Lambda proxy response`);
+      return reply(res, 502, { message: 'Internal server error' }, requestId, 'InternalServerErrorException');
+    }
+    const headers = response.headers;
+    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
+    headers['x-amzn-RequestId'] = requestId;
+    res.writeHead(response.statusCode, headers);
+    res.end(response.body);
+    return true;
+  }
+
+  return { handle, apis };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the template
+
+function readRestApis(resources: LocalResource[]): RestApi[] {
+  const ofType = (type: string) => resources.filter((resource) => resource.type === type);
+  return ofType('AWS::ApiGateway::RestApi').map((apiResource) => {
+    const restApiId = apiResource.ref;
+    const rootId = apiResource.attributes.RootResourceId ?? `${restApiId}-root`;
+    const belongs = (resource: LocalResource) => resource.properties.RestApiId === restApiId;
+
+    const parents = new Map<string, { parentId: string; pathPart: string }>();
+    for (const resource of ofType('AWS::ApiGateway::Resource').filter(belongs)) {
+      parents.set(resource.ref, { parentId: String(resource.properties.ParentId), pathPart: String(resource.properties.PathPart) });
+    }
+    const pathOf = (resourceId: string, depth = 0): string => {
+      if (resourceId === rootId || depth > 64) return '/';
+      const node = parents.get(resourceId);
+      if (!node) return '/';
+      const parentPath = pathOf(node.parentId, depth + 1);
+      return `${parentPath === '/' ? '' : parentPath}/${node.pathPart}`;
+    };
+
+    const routes = ofType('AWS::ApiGateway::Method')
+      .filter(belongs)
+      .map((resource): Route => {
+        const props = resource.properties;
+        const resourceId = String(props.ResourceId);
+        const resourcePath = pathOf(resourceId);
+        return {
+          resourceId,
+          resourcePath,
+          segments: resourcePath.split('/').filter(Boolean),
+          httpMethod: String(props.HttpMethod ?? 'ANY').toUpperCase(),
+          apiKeyRequired: props.ApiKeyRequired === true || props.ApiKeyRequired === 'true',
+          integration: integrationOf(props.Integration),
+        };
+      });
+
+    // A stage is an AWS::ApiGateway::Stage, or the StageName of a deployment declared without one.
+    const stageProps: Array<{ logicalId: string; props: Record<string, unknown> }> = [
+      ...ofType('AWS::ApiGateway::Stage')
+        .filter(belongs)
+        .map((resource) => ({ logicalId: resource.logicalId, props: resource.properties })),
+      ...ofType('AWS::ApiGateway::Deployment')
+        .filter(belongs)
+        .filter((resource) => typeof resource.properties.StageName === 'string')
+        .map((resource) => ({ logicalId: resource.logicalId, props: { ...resource.properties, DeploymentId: resource.ref } })),
+    ];
+    const stages = stageProps.map(({ logicalId, props }): Stage => {
+      const settings = Array.isArray(props.MethodSettings) ? (props.MethodSettings as Array<Record<string, unknown>>) : [];
+      const methodThrottles = new Map<string, Throttle>();
+      for (const setting of settings) {
+        const throttle = throttleOf({ RateLimit: setting.ThrottlingRateLimit, BurstLimit: setting.ThrottlingBurstLimit });
+        if (throttle) methodThrottles.set(`${String(setting.ResourcePath ?? '/*')}/${String(setting.HttpMethod ?? '*')}`, throttle);
+      }
+      const variables = props.Variables as Record<string, unknown> | undefined;
+      return {
+        logicalId,
+        stageName: String(props.StageName),
+        deploymentId: typeof props.DeploymentId === 'string' ? props.DeploymentId : null,
+        variables: variables ? Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, String(value)])) : null,
+        methodThrottles,
+      };
+    });
+
+    const binary = apiResource.properties.BinaryMediaTypes;
+    return {
+      logicalId: apiResource.logicalId,
+      restApiId,
+      // The API Gateway API escapes '/' as '~1' in binary media types.
+      binaryMediaTypes: Array.isArray(binary) ? binary.map((type) => String(type).replaceAll('~1', '/')) : [],
+      routes,
+      stages,
+    };
+  });
+}
+
+function integrationOf(value: unknown): Integration | undefined {
+  const integration = value as
+    | { Type?: string; Uri?: unknown; IntegrationResponses?: Array<{ StatusCode?: unknown; ResponseParameters?: Record<string, unknown>; ResponseTemplates?: Record<string, unknown> }> }
+    | undefined;
+  if (!integration) return undefined;
+  if (integration.Type === 'AWS_PROXY' && typeof integration.Uri === 'string') {
+    const functionArn = /\/functions\/(.+)\/invocations$/.exec(integration.Uri)?.[1];
+    return functionArn ? { type: 'AWS_PROXY', functionArn } : undefined;
+  }
+  if (integration.Type === 'MOCK') {
+    const response = integration.IntegrationResponses?.[0];
+    const headers: Record<string, string> = {};
+    for (const [name, mapped] of Object.entries(response?.ResponseParameters ?? {})) {
+      const header = /^method\.response\.header\.(.+)$/.exec(name)?.[1];
+      // Static values are single-quoted literals in the mapping.
+      const literal = typeof mapped === 'string' ? /^'(.*)'$/s.exec(mapped)?.[1] : undefined;
+      if (header && literal !== undefined) headers[header] = literal;
+    }
+    const template = response?.ResponseTemplates?.['application/json'];
+    return { type: 'MOCK', statusCode: Number(response?.StatusCode ?? 200), headers, body: typeof template === 'string' ? template : '' };
+  }
+  return undefined;
+}
+
+function readUsagePlans(resources: LocalResource[]): Map<string, UsagePlan> {
+  const plans = new Map<string, UsagePlan>();
+  for (const resource of resources.filter((r) => r.type === 'AWS::ApiGateway::UsagePlan')) {
+    const props = resource.properties;
+    const stages = new Map<string, Map<string, Throttle>>();
+    for (const apiStage of (props.ApiStages as Array<{ ApiId?: unknown; Stage?: unknown; Throttle?: Record<string, unknown> }>) ?? []) {
+      const perMethod = new Map<string, Throttle>();
+      for (const [methodKey, throttle] of Object.entries(apiStage.Throttle ?? {})) {
+        const parsed = throttleOf(throttle);
+        if (parsed) perMethod.set(methodKey, parsed);
+      }
+      stages.set(`${String(apiStage.ApiId)}/${String(apiStage.Stage)}`, perMethod);
+    }
+    const quota = props.Quota as { Limit?: unknown; Period?: unknown } | undefined;
+    const throttle = throttleOf(props.Throttle);
+    plans.set(resource.ref, {
+      id: resource.ref,
+      ...(throttle ? { throttle } : {}),
+      ...(quota?.Limit !== undefined ? { quota: { limit: Number(quota.Limit), period: (String(quota.Period ?? 'DAY') as Quota['period']) } } : {}),
+      stages,
+    });
+  }
+  return plans;
+}
+
+function readApiKeys(resources: LocalResource[]): ApiKey[] {
+  const planKeys = resources.filter((r) => r.type === 'AWS::ApiGateway::UsagePlanKey');
+  return resources
+    .filter((r) => r.type === 'AWS::ApiGateway::ApiKey')
+    .map((resource) => ({
+      id: resource.ref,
+      value: typeof resource.properties.Value === 'string' ? resource.properties.Value : (resource.attributes.Value ?? ''),
+      enabled: resource.properties.Enabled !== false && resource.properties.Enabled !== 'false',
+      planIds: planKeys.filter((planKey) => planKey.properties.KeyId === resource.ref).map((planKey) => String(planKey.properties.UsagePlanId)),
+    }))
+    .filter((key) => key.value !== '');
+}
+
+function throttleOf(value: unknown): Throttle | undefined {
+  const raw = value as { RateLimit?: unknown; BurstLimit?: unknown } | undefined;
+  if (!raw) return undefined;
+  const throttle: Throttle = {};
+  if (raw.RateLimit !== undefined && raw.RateLimit !== null) throttle.rateLimit = Number(raw.RateLimit);
+  if (raw.BurstLimit !== undefined && raw.BurstLimit !== null) throttle.burstLimit = Number(raw.BurstLimit);
+  return throttle.rateLimit === undefined && throttle.burstLimit === undefined ? undefined : throttle;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serving
+
+function normalisePath(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+/** The most specific route: literal segments beat `{param}`, which beats `{proxy+}`; ANY is the fallback method. */
+function matchRoute(routes: Route[], path: string, method: string): { route: Route; pathParameters: Record<string, string> | null } | undefined {
+  const segments = path.split('/').filter(Boolean);
+  let best: { route: Route; pathParameters: Record<string, string>; score: number[] } | undefined;
+  for (const route of routes) {
+    if (route.httpMethod !== method && route.httpMethod !== 'ANY') continue;
+    const matched = matchSegments(route.segments, segments);
+    if (!matched) continue;
+    const score = [...matched.score, route.httpMethod === method ? 1 : 0];
+    if (!best || compareScores(score, best.score) > 0) best = { route, pathParameters: matched.parameters, score };
+  }
+  if (!best) return undefined;
+  return { route: best.route, pathParameters: Object.keys(best.pathParameters).length > 0 ? best.pathParameters : null };
+}
+
+function matchSegments(template: string[], actual: string[]): { parameters: Record<string, string>; score: number[] } | undefined {
+  const parameters: Record<string, string> = {};
+  const score: number[] = [];
+  for (let index = 0; index < template.length; index += 1) {
+    const part = template[index]!;
+    const greedy = /^\{(.+)\+\}$/.exec(part);
+    if (greedy) {
+      if (index !== template.length - 1 || actual.length <= index) return undefined;
+      parameters[greedy[1]!] = actual.slice(index).map(safeDecode).join('/');
+      score.push(0);
+      return { parameters, score };
+    }
+    const value = actual[index];
+    if (value === undefined) return undefined;
+    const parameter = /^\{(.+)\}$/.exec(part);
+    if (parameter) {
+      parameters[parameter[1]!] = safeDecode(value);
+      score.push(1);
+    } else if (part === value) {
+      score.push(2);
+    } else {
+      return undefined;
+    }
+  }
+  return actual.length === template.length ? { parameters, score } : undefined;
+}
+
+function compareScores(a: number[], b: number[]): number {
+  for (let index = 0; index < Math.max(a.length, b.length); index += 1) {
+    const difference = (a[index] ?? -1) - (b[index] ?? -1);
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) {
+    req.resume();
+    throw new BodyTooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) {
+      req.resume();
+      throw new BodyTooLarge();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function headerOf(req: http.IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[value.length - 1] : value;
+}
+
+interface ProxyEventInput {
+  req: http.IncomingMessage;
+  url: URL;
+  api: RestApi;
+  stage: Stage;
+  route: Route;
+  pathParameters: Record<string, string> | null;
+  path: string;
+  body: Buffer;
+  requestId: string;
+  accountId: string;
+  apiKey: ApiKey | undefined;
+}
+
+/** The APIGatewayProxyEvent a REST API's Lambda proxy integration sends. */
+export function proxyEvent(input: ProxyEventInput) {
+  const { req, url, api, stage, route, body } = input;
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  const raw = req.rawHeaders;
+  for (let index = 0; index + 1 < raw.length; index += 2) {
+    const name = raw[index]!;
+    const value = raw[index + 1]!;
+    headers[name] = value;
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  const sourceIp = clientIp(req);
+  const forwarded: Record<string, string> = {
+    'X-Forwarded-For': sourceIp,
+    'X-Forwarded-Port': String(req.socket.localPort ?? 80),
+    'X-Forwarded-Proto': 'http',
+  };
+  for (const [name, value] of Object.entries(forwarded)) {
+    if (headers[name] === undefined) {
+      headers[name] = value;
+      multiValueHeaders[name] = [value];
+    }
+  }
+
+  const query: Record<string, string> = {};
+  const multiQuery: Record<string, string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    query[name] = value;
+    (multiQuery[name] ??= []).push(value);
+  }
+  const hasQuery = Object.keys(query).length > 0;
+
+  const contentType = headerOf(req, 'content-type');
+  const binary = isBinary(contentType, api.binaryMediaTypes);
+  const now = new Date();
+  const host = headerOf(req, 'host') ?? 'localhost';
+  const userAgent = headerOf(req, 'user-agent') ?? null;
+
+  return {
+    resource: route.resourcePath,
+    path: input.path,
+    httpMethod: (req.method ?? 'GET').toUpperCase(),
+    headers,
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? query : null,
+    multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+    pathParameters: input.pathParameters,
+    stageVariables: stage.variables,
+    requestContext: {
+      resourceId: route.resourceId,
+      resourcePath: route.resourcePath,
+      httpMethod: (req.method ?? 'GET').toUpperCase(),
+      extendedRequestId: randomBytes(12).toString('base64url'),
+      requestTime: apiGatewayTime(now),
+      path: `/${stage.stageName}${input.path === '/' ? '/' : input.path}`,
+      accountId: input.accountId,
+      protocol: `HTTP/${req.httpVersion}`,
+      stage: stage.stageName,
+      domainPrefix: host.split('.')[0]!.split(':')[0]!,
+      requestTimeEpoch: now.getTime(),
+      requestId: input.requestId,
+      identity: {
+        cognitoIdentityPoolId: null,
+        accountId: null,
+        cognitoIdentityId: null,
+        caller: null,
+        sourceIp,
+        principalOrgId: null,
+        accessKey: null,
+        cognitoAuthenticationType: null,
+        cognitoAuthenticationProvider: null,
+        userArn: null,
+        userAgent,
+        user: null,
+        apiKey: input.apiKey?.value ?? null,
+        apiKeyId: input.apiKey?.id ?? null,
+      },
+      domainName: host.split(':')[0]!,
+      deploymentId: stage.deploymentId,
+      apiId: api.restApiId,
+    },
+    body: body.length === 0 ? null : binary ? body.toString('base64') : body.toString('utf8'),
+    isBase64Encoded: body.length > 0 && binary,
+  };
+}
+
+function clientIp(req: http.IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? '127.0.0.1';
+  // Node reports IPv4 clients of a dual-stack socket as IPv4-mapped IPv6; API Gateway shows IPv4.
+  return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+}
+
+/** Whether a content type matches the API's binary media types (`*\/*`, `image/*`, exact). */
+export function isBinary(contentType: string | undefined, binaryMediaTypes: string[]): boolean {
+  if (binaryMediaTypes.length === 0) return false;
+  const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const [type = '', subtype = ''] = mediaType.split('/');
+  return binaryMediaTypes.some((pattern) => {
+    const [patternType = '', patternSubtype = ''] = pattern.toLowerCase().split('/');
+    return (patternType === '*' || patternType === type) && (patternSubtype === '*' || patternSubtype === subtype);
+  });
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+// `22/Nov/2026:10:00:00 +0000`, as requestContext.requestTime.
+function apiGatewayTime(date: Date): string {
+  const pad = (value: number) => String(value).padStart(2, '0');
+  return `${pad(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
+}
+
+function proxyResponse(payload: unknown): { statusCode: number; headers: Record<string, string | string[]>; body: Buffer } | undefined {
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  const response = payload as { statusCode?: unknown; headers?: unknown; multiValueHeaders?: unknown; body?: unknown; isBase64Encoded?: unknown };
+  const statusCode = Number(response.statusCode);
+  if (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) return undefined;
+  // Header names are case-insensitive: values for one name from headers and multiValueHeaders are merged, as AWS does.
+  const byLowerName = new Map<string, { name: string; values: string[] }>();
+  const add = (name: string, value: unknown) => {
+    const entry = byLowerName.get(name.toLowerCase()) ?? { name, values: [] };
+    if (!entry.values.includes(String(value))) entry.values.push(String(value));
+    byLowerName.set(name.toLowerCase(), entry);
+  };
+  for (const [name, values] of Object.entries((response.multiValueHeaders as Record<string, unknown> | null) ?? {})) {
+    if (Array.isArray(values)) for (const value of values) add(name, value);
+  }
+  for (const [name, value] of Object.entries((response.headers as Record<string, unknown> | null) ?? {})) add(name, value);
+  const headers: Record<string, string | string[]> = {};
+  for (const { name, values } of byLowerName.values()) headers[name] = values.length === 1 ? values[0]! : values;
+  const text = response.body === undefined || response.body === null ? '' : String(response.body);
+  const body = response.isBase64Encoded === true ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
+  return { statusCode, headers, body };
+}
+
+function reply(
+  res: http.ServerResponse,
+  statusCode: number,
+  body: unknown,
+  requestId: string,
+  errorType: string,
+  req?: http.IncomingMessage,
+): true {
+  // The request body is not needed: drain it so the connection can be reused.
+  req?.resume();
+  res.writeHead(statusCode, { 'Content-Type': 'application/json', 'x-amzn-RequestId': requestId, 'x-amzn-ErrorType': errorType });
+  res.end(JSON.stringify(body));
+  return true;
+}
+
+/** API Gateway's throttling: a bucket of `burst` tokens refilled at `rate` per second. */
+class TokenBucket {
+  private tokens: number;
+  private updated = Date.now();
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {
+    this.tokens = burst;
+  }
+
+  take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updated) / 1000) * this.rate);
+    this.updated = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+function periodIndex(period: Quota['period'], date: Date): number {
+  if (period === 'MONTH') return date.getUTCFullYear() * 12 + date.getUTCMonth();
+  const day = Math.floor(date.getTime() / 86_400_000);
+  // Epoch day 0 was a Thursday; weeks start on Monday as in usage-plan quotas.
+  return period === 'WEEK' ? Math.floor((day + 3) / 7) : day;
+}
