@@ -72,6 +72,7 @@ export class Loader extends PipelineConcern {
         retryAttempts: 5,
         maxRecordAge: Duration.hours(1),
         onFailure: new SqsDlq(streamFailureQueue),
+        // The aggregates' per-shard high-water marks need one batch per shard at a time.
         parallelizationFactor: 1,
       }),
     );
