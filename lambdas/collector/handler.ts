@@ -10,12 +10,12 @@ import { getStringFromEnv } from '../shared/env';
 import { logger, metrics, tracer } from '../shared/powertools';
 import { errorResponse } from './http';
 import { ingest, type CollectorDeps } from './ingest';
-import { rawStreamWriter } from './raw-stream';
+import { streamWriter } from '../shared/delivery';
 
 const rawStreamName = getStringFromEnv('RAW_STREAM_NAME');
 
 const deps: CollectorDeps = {
-  putRecords: rawStreamWriter(kinesisClient({ requestTimeoutMs: 2_000, maxAttempts: 2 }), rawStreamName),
+  putRecords: streamWriter(kinesisClient({ requestTimeoutMs: 2_000, maxAttempts: 2 }), rawStreamName),
   now: () => new Date(),
   uuid: () => randomUUID(),
   onDeliveryError: (error, entryCount) => logger.warn('PutRecords to the raw stream failed', { error, entryCount }),

@@ -1,19 +1,14 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { LIMITS, partitionKeyOf, validateEvent } from '../shared/events';
 import type { FieldError, RawRecord } from '../shared/records';
+import { PUT_RECORDS_LIMITS, type StreamEntry } from '../shared/delivery';
 import { deliverInChunks, type RetryClock, type RetryPolicy } from '../shared/retry';
 import { errorResponse, jsonResponse } from './http';
 import { readSubmission, type IngestRequest } from './request-body';
 
-/** One raw-stream record ready for PutRecords. */
-export interface RawStreamEntry {
-  data: Uint8Array;
-  partitionKey: string;
-}
-
 export interface CollectorDeps {
   /** One PutRecords call; one flag per entry (true = acknowledged). Throws when the call fails. */
-  putRecords: (entries: RawStreamEntry[]) => Promise<boolean[]>;
+  putRecords: (entries: StreamEntry[]) => Promise<boolean[]>;
   now: () => Date;
   uuid: () => string;
   retry?: { policy?: RetryPolicy; clock?: RetryClock };
@@ -44,9 +39,6 @@ export interface IngestOutcome {
   tally?: IngestTally;
 }
 
-/** Kinesis PutRecords: 500 records and 5 MiB (data plus partition keys) per request. */
-export const PUT_RECORDS_LIMITS = { maxCount: 500, maxBytes: 5 * 1024 * 1024 };
-
 export interface IngestContext {
   requestId: string;
 }
@@ -68,7 +60,7 @@ export async function ingest(
 
   const receivedAt = deps.now();
   const results: ItemResult[] = [];
-  const pending: Array<{ result: ItemResult; entry: RawStreamEntry }> = [];
+  const pending: Array<{ result: ItemResult; entry: StreamEntry }> = [];
 
   submission.items.forEach((item, index) => {
     const refusal = refusalOf(item);
@@ -97,7 +89,7 @@ export async function ingest(
   const delivered = await deliverInChunks(
     pending.map(({ entry }) => entry),
     {
-      limits: { ...PUT_RECORDS_LIMITS, sizeOf: (entry) => entry.data.byteLength + Buffer.byteLength(entry.partitionKey) },
+      limits: PUT_RECORDS_LIMITS,
       sendChunk: deps.putRecords,
       policy: deps.retry?.policy,
       clock: deps.retry?.clock,

@@ -1,4 +1,5 @@
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { SEND_MESSAGE_BATCH_LIMITS, messageBatchSender } from '../shared/delivery';
 import { deadLetterAttributes, type DeadLetterMessage, type FieldError } from '../shared/records';
 import { deliverInChunks, type RetryClock, type RetryPolicy } from '../shared/retry';
 import type { RecordPosition } from './records';
@@ -32,10 +33,6 @@ export function loadFailedMessage(failure: PermanentFailure, now: Date): DeadLet
   };
 }
 
-const MAX_ENTRIES_PER_BATCH = 10;
-// SendMessageBatch caps the whole request's payload; stay under the classic 256 KiB limit.
-const MAX_BYTES_PER_BATCH = 256 * 1024;
-
 /**
  * Sends the failures to the DeadLetterQueue (groups of 10, only failed entries resent, with
  * backoff) and returns the ones that still did not get there: those are retried with their
@@ -48,23 +45,18 @@ export async function sendDeadLetters(
   now: Date,
   retry: { policy?: RetryPolicy; clock?: RetryClock; onError?: (error: unknown) => void } = {},
 ): Promise<{ sent: PermanentFailure[]; unsent: PermanentFailure[] }> {
-  const entries = failures.map((failure) => ({ failure, body: JSON.stringify(loadFailedMessage(failure, now)) }));
+  const entries = failures.map((failure) => ({
+    body: JSON.stringify(loadFailedMessage(failure, now)),
+    attributes: deadLetterAttributes({ reason: 'load_failed', errors: failure.errors }),
+  }));
+  const sendBatch = messageBatchSender(sqs, queueUrl);
   const delivered = await deliverInChunks(entries, {
-    limits: { maxCount: MAX_ENTRIES_PER_BATCH, maxBytes: MAX_BYTES_PER_BATCH, sizeOf: (e) => Buffer.byteLength(e.body, 'utf8') },
+    limits: SEND_MESSAGE_BATCH_LIMITS,
     sendChunk: async (chunk) => {
-      const response = await sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: chunk.map(({ failure, body }, i) => ({
-            Id: String(i),
-            MessageBody: body,
-            MessageAttributes: deadLetterAttributes({ reason: 'load_failed', errors: failure.errors }),
-          })),
-        }),
-      );
-      const failed = new Set((response.Failed ?? []).map((f) => f.Id));
-      if (failed.size > 0) retry.onError?.(new Error(`SendMessageBatch failed for ${failed.size} entries: ${response.Failed?.[0]?.Message ?? ''}`));
-      return chunk.map((_, i) => !failed.has(String(i)));
+      const flags = await sendBatch(chunk);
+      const failed = flags.filter((ok) => !ok).length;
+      if (failed > 0) retry.onError?.(new Error(`SendMessageBatch failed for ${failed} entries`));
+      return flags;
     },
     ...(retry.policy ? { policy: retry.policy } : {}),
     ...(retry.clock ? { clock: retry.clock } : {}),

@@ -1,3 +1,4 @@
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 
 /** What the collector writes to the raw stream: the event as received plus when and how it came. */
@@ -43,7 +44,9 @@ export const DeadLetterMessageSchema = z.object({
 export type DeadLetterMessage = z.infer<typeof DeadLetterMessageSchema>;
 
 /** SQS message attributes that let the console and the CLI filter dead letters. */
-export function deadLetterAttributes(message: Pick<DeadLetterMessage, 'reason' | 'errors'>) {
+export function deadLetterAttributes(
+  message: Pick<DeadLetterMessage, 'reason' | 'errors'>,
+): Record<string, MessageAttributeValue> {
   const codes = [...new Set(message.errors.map((e) => e.code))].join(',');
   return {
     reason: { DataType: 'String', StringValue: message.reason },

@@ -7,15 +7,15 @@ import type { KinesisStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda'
 import { kinesisClient, sqsClient } from '../shared/aws';
 import { getStringFromEnv } from '../shared/env';
 import { logger, metrics, tracer } from '../shared/powertools';
-import { deadLetterSender, processedStreamWriter } from './destinations';
+import { messageBatchSender, streamWriter } from '../shared/delivery';
 import { validateBatch, type ValidatorDeps } from './validate-batch';
 
 const processedStreamName = getStringFromEnv('PROCESSED_STREAM_NAME');
 const deadLetterQueueUrl = getStringFromEnv('DEAD_LETTER_QUEUE_URL');
 
 const deps: ValidatorDeps = {
-  putProcessed: processedStreamWriter(kinesisClient(), processedStreamName),
-  sendDeadLetters: deadLetterSender(sqsClient(), deadLetterQueueUrl),
+  putProcessed: streamWriter(kinesisClient(), processedStreamName),
+  sendDeadLetters: messageBatchSender(sqsClient(), deadLetterQueueUrl),
   now: () => new Date(),
   onDeliveryError: (error, destination, entryCount) =>
     logger.warn('Handing records on failed', { error, destination, entryCount }),

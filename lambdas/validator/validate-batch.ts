@@ -1,19 +1,14 @@
 import type { KinesisStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { partitionKeyOf } from '../shared/events';
 import { deadLetterAttributes } from '../shared/records';
+import {
+  PUT_RECORDS_LIMITS,
+  SEND_MESSAGE_BATCH_LIMITS,
+  type MessageEntry,
+  type StreamEntry,
+} from '../shared/delivery';
 import { deliverInChunks, type RetryClock, type RetryPolicy } from '../shared/retry';
 import { routeKinesisRecord, routeRedriveMessage, type Routed } from './route';
-
-export interface StreamEntry {
-  data: Uint8Array;
-  partitionKey: string;
-}
-
-export interface DeadLetterEntry {
-  body: string;
-  attributes: Record<string, MessageAttributeValue>;
-}
 
 export type Destination = 'processed_stream' | 'dead_letter_queue';
 
@@ -21,7 +16,7 @@ export interface ValidatorDeps {
   /** One PutRecords call to the processed stream; one flag per entry. Throws when the call fails. */
   putProcessed: (entries: StreamEntry[]) => Promise<boolean[]>;
   /** One SendMessageBatch call to the DeadLetterQueue; one flag per entry. Throws when the call fails. */
-  sendDeadLetters: (entries: DeadLetterEntry[]) => Promise<boolean[]>;
+  sendDeadLetters: (entries: MessageEntry[]) => Promise<boolean[]>;
   now: () => Date;
   retry?: { policy?: RetryPolicy; clock?: RetryClock };
   onDeliveryError?: (error: unknown, destination: Destination, entryCount: number) => void;
@@ -44,11 +39,6 @@ export interface BatchOutcome {
   response: SQSBatchResponse;
   tally: ValidatorTally;
 }
-
-/** Kinesis PutRecords: 500 records and 5 MiB (data plus partition keys) per request. */
-export const PUT_RECORDS_LIMITS = { maxCount: 500, maxBytes: 5 * 1024 * 1024 };
-/** SQS SendMessageBatch: 10 messages and 256 KiB (bodies plus attributes) per request. */
-export const SEND_MESSAGE_BATCH_LIMITS = { maxCount: 10, maxBytes: 256 * 1024 };
 
 export function isKinesisEvent(event: KinesisStreamEvent | SQSEvent): event is KinesisStreamEvent {
   return event.Records[0]?.eventSource === 'aws:kinesis';
@@ -97,7 +87,7 @@ export async function validateBatch(event: KinesisStreamEvent | SQSEvent, deps: 
       })),
       {
         ...retry,
-        limits: { ...PUT_RECORDS_LIMITS, sizeOf: (entry) => entry.data.byteLength + Buffer.byteLength(entry.partitionKey) },
+        limits: PUT_RECORDS_LIMITS,
         sendChunk: deps.putProcessed,
         onError: (error, entries) => deps.onDeliveryError?.(error, 'processed_stream', entries.length),
       },
@@ -105,11 +95,11 @@ export async function validateBatch(event: KinesisStreamEvent | SQSEvent, deps: 
     deliverInChunks(
       toDeadLetters.map(({ message }) => ({
         body: JSON.stringify(message),
-        attributes: deadLetterAttributes(message) as Record<string, MessageAttributeValue>,
+        attributes: deadLetterAttributes(message),
       })),
       {
         ...retry,
-        limits: { ...SEND_MESSAGE_BATCH_LIMITS, sizeOf: sqsMessageBytes },
+        limits: SEND_MESSAGE_BATCH_LIMITS,
         sendChunk: deps.sendDeadLetters,
         onError: (error, entries) => deps.onDeliveryError?.(error, 'dead_letter_queue', entries.length),
       },
@@ -131,13 +121,4 @@ export async function validateBatch(event: KinesisStreamEvent | SQSEvent, deps: 
     .filter(({ itemId }) => failed.has(itemId))
     .map(({ itemId }) => ({ itemIdentifier: itemId }));
   return { response: { batchItemFailures }, tally };
-}
-
-/** SQS counts the body and every attribute's name, type and value against the size limit. */
-function sqsMessageBytes(entry: DeadLetterEntry): number {
-  let bytes = Buffer.byteLength(entry.body, 'utf8');
-  for (const [name, value] of Object.entries(entry.attributes)) {
-    bytes += Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + Buffer.byteLength(value.StringValue ?? '');
-  }
-  return bytes;
 }

@@ -3,7 +3,7 @@ import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schema
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ingest, type CollectorDeps } from '../../../lambdas/collector/ingest';
-import { rawStreamWriter } from '../../../lambdas/collector/raw-stream';
+import { streamWriter } from '../../../lambdas/shared/delivery';
 import { LIMITS } from '../../../lambdas/shared/events';
 import { RawRecordSchema } from '../../../lambdas/shared/records';
 import { DEFAULT_RETRY_POLICY } from '../../../lambdas/shared/retry';
@@ -16,7 +16,7 @@ const ASSIGNED_ID = '0b0e5d2c-6f0e-4b8f-9f63-2a4c2f7a1c11';
 
 function makeDeps(overrides: Partial<CollectorDeps> = {}): CollectorDeps {
   return {
-    putRecords: rawStreamWriter(new KinesisClient({ region: 'us-east-1' }), STREAM),
+    putRecords: streamWriter(new KinesisClient({ region: 'us-east-1' }), STREAM),
     now: () => SAMPLE_RECEIVED_AT,
     uuid: () => ASSIGNED_ID,
     // Backoff without waiting; the clock never runs out of budget, so attempts bound the retries.

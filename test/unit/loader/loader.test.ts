@@ -61,7 +61,11 @@ beforeEach(() => {
   sqsMock.reset();
   dynamoMock.on(PutCommand).resolves({});
   dynamoMock.on(UpdateCommand).resolves({});
-  sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+  // SQS confirms each sent entry by Id; only confirmed entries count as delivered.
+  sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: Array<{ Id: string }> }) => ({
+    Successful: input.Entries.map(({ Id }) => ({ Id, MessageId: `m-${Id}`, MD5OfMessageBody: '' })),
+    Failed: [],
+  }));
 });
 
 describe('storing events', () => {

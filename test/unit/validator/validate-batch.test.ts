@@ -16,9 +16,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { enrichedEventSchema, enrichEvent, validateEvent, type EventV3 } from '../../../lambdas/shared/events';
 import { DeadLetterMessageSchema, type DeadLetterMessage } from '../../../lambdas/shared/records';
 import { DEFAULT_RETRY_POLICY } from '../../../lambdas/shared/retry';
-import { deadLetterSender, processedStreamWriter } from '../../../lambdas/validator/destinations';
+import { SEND_MESSAGE_BATCH_LIMITS, messageBatchSender, streamWriter } from '../../../lambdas/shared/delivery';
 import {
-  SEND_MESSAGE_BATCH_LIMITS,
   validateBatch,
   type ValidatorDeps,
 } from '../../../lambdas/validator/validate-batch';
@@ -34,8 +33,8 @@ const NOW = new Date(SAMPLE_RECEIVED_AT.getTime() + 2_000);
 
 function makeDeps(overrides: Partial<ValidatorDeps> = {}): ValidatorDeps {
   return {
-    putProcessed: processedStreamWriter(new KinesisClient({ region: 'us-east-1' }), PROCESSED_STREAM),
-    sendDeadLetters: deadLetterSender(new SQSClient({ region: 'us-east-1' }), DLQ_URL),
+    putProcessed: streamWriter(new KinesisClient({ region: 'us-east-1' }), PROCESSED_STREAM),
+    sendDeadLetters: messageBatchSender(new SQSClient({ region: 'us-east-1' }), DLQ_URL),
     now: () => NOW,
     retry: { clock: { now: () => 0, sleep: async () => {}, random: () => 0.5 } },
     ...overrides,
