@@ -12,7 +12,7 @@ import { SQS_ACTIONS, errorToQueryXml, jsonToQueryXml, queryToJson } from './ser
  */
 
 export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>;
-export type MetricsProvider = () => Promise<Record<string, unknown>> | Record<string, unknown>;
+export type MetricsProvider = () => Promise<object> | object;
 
 export interface AwsEndpointOptions {
   /** 0 picks a free port (tests). */

@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_PORT, startLocalCloud, type LocalCloud } from '../lib/local/cloud';
+import { parseScheduleExpression } from '../lib/local/schedules';
+import { formatSummary, sampleFrom, startProgressLine, type ProgressSample } from '../lib/local/progress';
+
+/**
+ * `npm start`: the whole synthesized app on this machine, no Docker. Prints the endpoints and the
+ * API key, keeps one live progress line, and stops cleanly on Ctrl-C (or after --duration).
+ */
+
+function positiveInteger(name: string, allowZero = false) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < (allowZero ? 0 : 1)) throw new InvalidArgumentError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer`);
+    return parsed;
+  };
+}
+
+function rateExpression(value: string): string {
+  const expression = /^\d/.test(value.trim()) ? `rate(${value.trim()})` : value.trim();
+  try {
+    parseScheduleExpression(expression);
+  } catch (error) {
+    throw new InvalidArgumentError(`expected an EventBridge expression such as "rate(10 seconds)" (${error instanceof Error ? error.message : String(error)})`);
+  }
+  return expression;
+}
+
+const program = new Command()
+  .name('local')
+  .description('Run the synthesized app locally: one AWS endpoint (Kinesis, DynamoDB, SQS, Secrets Manager), the API and the functions.')
+  .option('--port <n>', 'port of the local AWS endpoint and API', positiveInteger('--port', true), DEFAULT_PORT)
+  .option('--no-generator', 'do not run the generator schedule')
+  .option('--generator-rate <expr>', 'run the generator on this schedule instead of the template\'s, e.g. "rate(10 seconds)"', rateExpression)
+  .option('--duration <seconds>', 'run this many seconds, print a summary and exit', positiveInteger('--duration'))
+  .option('--skip-synth', 'use the cloud assembly already in .local/cdk.out')
+  .parse();
+
+const opts = program.opts<{ port: number; generator: boolean; generatorRate?: string; duration?: number; skipSynth?: boolean }>();
+
+/** Errors and warnings from the functions and pollers reach the terminal; the rest goes to the log file. */
+function isNoteworthy(line: string): boolean {
+  if (line.includes('"_aws"')) return false;
+  const level = /"level":"([A-Z]+)"/.exec(line)?.[1];
+  if (level !== undefined) return level === 'WARN' || level === 'ERROR' || level === 'CRITICAL';
+  return /\bERROR\b|Task timed out|poller error|failed|cannot|discarded|on-failure destination/.test(line);
+}
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const logDir = path.resolve('.local');
+  mkdirSync(logDir, { recursive: true });
+  const functionLogPath = path.join(logDir, 'functions.log');
+  const functionLog = createWriteStream(functionLogPath, { flags: 'w' });
+  let printLine: (line: string) => void = (line) => console.log(line);
+
+  console.log('Starting the local cloud (synthesizing the app, then starting the services)...');
+  let cloud: LocalCloud;
+  try {
+    cloud = await startLocalCloud({
+      port: opts.port,
+      generator: opts.generator,
+      ...(opts.generatorRate ? { generatorRate: opts.generatorRate } : {}),
+      skipSynth: opts.skipSynth === true,
+      log: (line) => printLine(line),
+      functionLog: (line) => {
+        functionLog.write(`${new Date().toISOString()} ${line}\n`);
+        if (isNoteworthy(line)) printLine(line);
+      },
+    });
+  } catch (error) {
+    functionLog.end();
+    console.error(`\nThe local cloud did not start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+    return;
+  }
+
+  const o = cloud.outputs;
+  const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
+  console.log(
+    [
+      '',
+      `Local cloud ready in ${seconds} s: ${cloud.stackName}`,
+      `  AwsEndpoint     ${cloud.endpoint}   (AWS_ENDPOINT_URL, aws --endpoint-url)`,
+      `  IngestUrl       ${o.IngestUrl}`,
+      `  API key         ${cloud.apiKeyValue}`,
+      `  Events table    ${o.EventsTableName}`,
+      `  DeadLetterQueue ${o.DeadLetterQueueUrl}`,
+      `  Outputs         ${cloud.outputsFile ?? '(not written)'}`,
+      `  Function logs   ${functionLogPath}`,
+      `  Functions       ${cloud.functionNames.length}; schedules: ${cloud.schedules.map((r) => `${r.logicalId} ${r.expression} ${r.enabled ? 'on' : 'off'}`).join(', ') || 'none'}`,
+      '',
+      'Try:',
+      `  curl -s -X POST '${o.IngestUrl!.replace(/\/+$/, '')}/events' -H 'x-api-key: ${cloud.apiKeyValue}' -H 'content-type: application/json' \\`,
+      `    -d '{"event_type":"page_view","event_time":"'$(date -u +%Y-%m-%dT%H:%M:%SZ)'","user_id":"u-1","session_id":"s-1"}'`,
+      `  aws --endpoint-url ${cloud.endpoint} --region us-east-1 sqs receive-message --queue-url ${o.DeadLetterQueueUrl}`,
+      '',
+    ].join('\n'),
+  );
+
+  const read = async (): Promise<ProgressSample> => {
+    const metrics = await cloud.metrics();
+    return sampleFrom(metrics.totals, metrics.deadLetterQueueDepth, Date.now());
+  };
+  const first = await read();
+  const progress = startProgressLine({ read });
+  printLine = (line) => progress.log(line);
+
+  await new Promise<void>((resolve) => {
+    const done = () => resolve();
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    if (opts.duration !== undefined) setTimeout(done, opts.duration * 1000).unref();
+  });
+
+  const last = (await progress.stop()) ?? first;
+  printLine = (line) => console.log(line);
+  console.log('Stopping...');
+  await cloud.stop();
+  await new Promise<void>((resolve) => functionLog.end(resolve));
+  for (const line of formatSummary(first, last)) console.log(line);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exitCode = 1;
+});
