@@ -46,7 +46,7 @@ export const NOT_EMULATED: Record<string, string> = {
   'AWS::IAM::ManagedPolicy': 'IAM is not enforced',
   'AWS::KMS::Key': 'KMS keys are not used; data is not encrypted',
   'AWS::KMS::Alias': 'KMS keys are not used; data is not encrypted',
-  'AWS::Logs::LogGroup': 'function logs go to this terminal, not to log groups',
+  'AWS::Logs::LogGroup': 'function output is kept by the local runtime (npm start: .local/functions.log), not in log groups',
   'AWS::Lambda::Permission': 'resource policies are not enforced',
   'AWS::ApiGateway::Account': 'API Gateway logging settings have no local effect',
   'AWS::CloudWatch::Alarm': 'alarms are not evaluated',

@@ -172,6 +172,24 @@ describe('SQS (fauxqs) behind the endpoint', () => {
     expect(received.Messages?.[0]?.MessageAttributes?.reason?.StringValue).toBe('validation_failed');
   });
 
+  it('answers a query-protocol ReceiveMessage with the message, its attributes and message attributes as XML', async () => {
+    const QueueUrl = resolved.outputs.StreamFailureQueueUrl!;
+    await clients.sqs.send(
+      new SendMessageCommand({ QueueUrl, MessageBody: 'a <b> & c', MessageAttributes: { reason: { DataType: 'String', StringValue: 'load_failed' } } }),
+    );
+    const response = await fetch(`${endpoint.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ Action: 'ReceiveMessage', QueueUrl, 'AttributeName.1': 'All', 'MessageAttributeName.1': 'All', WaitTimeSeconds: '1' }).toString(),
+    });
+    const xml = await response.text();
+    expect(response.status).toBe(200);
+    expect(xml).toContain('<Body>a &lt;b&gt; &amp; c</Body>');
+    expect(xml).toMatch(/<Attribute><Name>ApproximateReceiveCount<\/Name><Value>1<\/Value><\/Attribute>/);
+    expect(xml).toContain('<MessageAttribute><Name>reason</Name><Value>');
+    expect(xml).toContain('<StringValue>load_failed</StringValue>');
+  });
+
   it('answers a query-protocol call for a missing queue with an XML error', async () => {
     const response = await fetch(`${endpoint.url}/000000000000/no-such-queue`, {
       method: 'POST',
