@@ -188,7 +188,7 @@ export function buildProgram(): Command {
               r.reason,
               r.codes.join(',') || '-',
               r.event_id ?? '-',
-              r.errors[0] ? `${r.errors[0].path}: ${r.errors[0].message}`.slice(0, 60) : '-',
+              r.errors[0] ? `${r.errors[0].path ? `${r.errors[0].path}: ` : ''}${r.errors[0].message}`.slice(0, 60) : '-',
             ]),
           ),
         );
@@ -447,7 +447,7 @@ function printStats(stats: DeadLetterStats): void {
   console.log(
     table(
       ['reason', 'count', 'oldest', 'error codes'],
-      stats.by_reason.map((g) => [g.key, g.count, formatAge(g.oldest_age_seconds), Object.entries(g.breakdown).map(([c, n]) => `${c} ${n}`).join(', ')]),
+      stats.by_reason.map((g) => [g.key, g.count, formatAge(g.oldest_age_seconds), Object.entries(g.breakdown).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ')]),
     ),
   );
   console.log('');

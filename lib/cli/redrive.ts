@@ -79,7 +79,10 @@ export async function redrive(sqs: SQSClient, options: RedriveOptions): Promise<
     try {
       return await moveTask(sqs, options);
     } catch (error) {
-      if (options.mode === 'move-task' || !isUnsupportedOperation(error)) throw error;
+      if (options.mode === 'move-task' && isUnsupportedOperation(error)) {
+        throw new CliError(`this endpoint does not support StartMessageMoveTask (${(error as Error).message}); use --mode auto or copy`);
+      }
+      if (!isUnsupportedOperation(error)) throw error;
       return copy(sqs, options, 'the endpoint does not support StartMessageMoveTask');
     }
   }
@@ -154,8 +157,13 @@ async function copy(sqs: SQSClient, options: RedriveOptions, pathReason: string)
   const handled = new Set<string>();
   const depth = await queueDepth(sqs, options.deadLetterQueueUrl);
   options.progress?.setTotal(Math.min(max, depth.visible));
+  // A redriven message that fails again comes back as a new message: only what was in the queue
+  // when the run started is looked at, or a run would chase its own returns for ever.
+  const startedAt = Date.now();
+  const isReturn = (m: PeekedMessage) => m.sentAt !== undefined && m.sentAt.getTime() > startedAt;
   try {
-    while (summary.moved < max) {
+    let originals = 0;
+    while (summary.moved < max && originals < depth.visible + depth.inFlight) {
       // Non-matching messages stay hidden until the end, so one run looks at each message once.
       const batch = await receiveAll(sqs, options.deadLetterQueueUrl, { visibilitySeconds: HOLD_SECONDS, max: 10 });
       for (const message of batch) if (held.has(message.messageId)) held.set(message.messageId, message);
@@ -164,6 +172,11 @@ async function copy(sqs: SQSClient, options: RedriveOptions, pathReason: string)
       const toMove: PeekedMessage[] = [];
       for (const message of fresh) {
         handled.add(message.messageId);
+        if (isReturn(message)) {
+          held.set(message.messageId, message);
+          continue;
+        }
+        originals++;
         if (summary.moved + toMove.length < max && matchesFilter(message, options.filter)) {
           toMove.push(message);
         } else {

@@ -248,6 +248,7 @@ export async function replayFailureQueue(
   // Messages not deleted (dry run, unreadable, a failed range) stay hidden while the run lasts so
   // each is read once, then become visible again at once.
   const kept: string[] = [];
+  const startedAt = Date.now();
   try {
     await drainFailureQueue();
   } finally {
@@ -261,11 +262,22 @@ export async function replayFailureQueue(
     for (;;) {
       if (options.max !== undefined && counts.read >= options.max) break;
       const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, VisibilityTimeout: 300, WaitTimeSeconds: 1 }),
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 1,
+          VisibilityTimeout: 300,
+          WaitTimeSeconds: 1,
+          MessageSystemAttributeNames: ['SentTimestamp'],
+        }),
       );
       const message = Messages[0];
       if (!message || seen.has(message.MessageId ?? '')) break;
       seen.add(message.MessageId ?? '');
+      // A range that fails again is reported as a new message: leave those to the next run.
+      if (Number(message.Attributes?.SentTimestamp ?? 0) > startedAt) {
+        kept.push(message.ReceiptHandle ?? '');
+        continue;
+      }
       counts.read++;
       let range: SequenceRange;
       try {
