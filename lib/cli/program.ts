@@ -188,7 +188,7 @@ export function buildProgram(): Command {
               r.reason,
               r.codes.join(',') || '-',
               r.event_id ?? '-',
-              r.errors[0] ? `${r.errors[0].path ? `${r.errors[0].path}: ` : ''}${r.errors[0].message}`.slice(0, 60) : '-',
+              r.errors[0] ? r.errors[0].message.slice(0, 60) : '-',
             ]),
           ),
         );

@@ -38,14 +38,16 @@ export function createProgress({ label, total, enabled = true, stream = process.
   }
   let done = 0;
   let currentTotal = total;
-  let nextStep = 1;
+  let printedSteps = 0;
   return {
     increment(by = 1, detail) {
       done += by;
-      // A quarter at a time keeps logs readable however many items there are.
-      while (currentTotal > 0 && nextStep <= PLAIN_STEPS && done >= (currentTotal * nextStep) / PLAIN_STEPS) {
+      if (currentTotal <= 0) return;
+      // A quarter at a time keeps logs readable however many items there are; one line per call.
+      const steps = Math.min(PLAIN_STEPS, Math.floor((done * PLAIN_STEPS) / currentTotal));
+      if (steps > printedSteps) {
+        printedSteps = steps;
         stream.write(`${label}: ${done}/${currentTotal}${detail ? ` (${detail})` : ''}\n`);
-        nextStep++;
       }
     },
     setTotal(value) {
