@@ -38,7 +38,7 @@ export function explainError(error: unknown, target?: string): Error {
   const network = networkErrorCode(error);
   if (network) {
     return new CliError(
-      `cannot reach${where || ' the endpoint'} (${network}). Is the local cloud running (npm start), or the endpoint right?`,
+      `cannot reach${where || ' the endpoint'} (${network}). Is the local cloud running (npm start), and the outputs file from this run?`,
     );
   }
   const name = (error as { name?: unknown })?.name;

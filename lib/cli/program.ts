@@ -50,8 +50,12 @@ function globals(command: Command): GlobalOptions {
   return command.optsWithGlobals() as GlobalOptions;
 }
 
+/** The target of the running command, so an error can say where it could not get to. */
+let currentTarget: Target | undefined;
+
 async function target(command: Command): Promise<Target> {
-  return openTarget(globals(command));
+  currentTarget = await openTarget(globals(command));
+  return currentTarget;
 }
 
 /** Runs an action; turns network and credential failures into clear messages. */
@@ -60,7 +64,7 @@ function action<A extends unknown[]>(run: (...args: A) => Promise<void>) {
     try {
       await run(...args);
     } catch (error) {
-      throw explainError(error);
+      throw explainError(error, currentTarget?.endpointLabel);
     }
   };
 }
