@@ -39,6 +39,17 @@ function stringAttribute(item: unknown, name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The Events table item: the enriched event plus where it came from. Attributes that are null
+ * are left out: DynamoDB refuses a NULL value for an index key (an anonymous event's `user_id`
+ * on the `ByUser` index), and an absent attribute keeps the item out of that sparse index.
+ */
+export function storedItem(event: EnrichedEvent, source: string): Record<string, unknown> {
+  const item: Record<string, unknown> = { _source: source };
+  for (const [key, value] of Object.entries(event)) if (value !== null && value !== undefined) item[key] = value;
+  return item;
+}
+
 export async function putEvent(
   dynamo: DocumentSender,
   tableName: string,
@@ -49,7 +60,7 @@ export async function putEvent(
     await dynamo.send(
       new PutCommand({
         TableName: tableName,
-        Item: { ...event, _source: source },
+        Item: storedItem(event, source),
         ConditionExpression: 'attribute_not_exists(event_id)',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),

@@ -45,8 +45,23 @@ beforeEach(async () => {
   await raw.send(
     new CreateTableCommand({
       TableName: eventsTable,
-      AttributeDefinitions: [{ AttributeName: 'event_id', AttributeType: 'S' }],
+      // As the stack declares it: the ByUser index makes DynamoDB type-check user_id and event_time.
+      AttributeDefinitions: [
+        { AttributeName: 'event_id', AttributeType: 'S' },
+        { AttributeName: 'user_id', AttributeType: 'S' },
+        { AttributeName: 'event_time', AttributeType: 'S' },
+      ],
       KeySchema: [{ AttributeName: 'event_id', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'ByUser',
+          KeySchema: [
+            { AttributeName: 'user_id', KeyType: 'HASH' },
+            { AttributeName: 'event_time', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
@@ -156,6 +171,16 @@ async function runLikeLambda(records: KinesisStreamRecord[], client: () => Docum
 }
 
 describe('loader against DynamoDB (dynalite)', () => {
+  it('stores anonymous events (user_id null) without the null attribute the ByUser index would refuse', async () => {
+    const anonymous = enrichedEvent({ event_type: 'page_view', user_id: null, product_id: undefined, price: undefined, currency: undefined, quantity: undefined });
+    const result = await loadRecords(recordsFor([anonymous]), deps());
+    expect(result.batchItemFailures).toEqual([]);
+    const [stored] = await scanAll(eventsTable);
+    expect(stored).toMatchObject({ event_id: anonymous.event_id, event_type: 'page_view' });
+    expect(stored).not.toHaveProperty('user_id');
+    await expectAggregatesMatchStoredEvents(new Set([anonymous.event_id]));
+  });
+
   it('counts each stored event once across a rerun, a bisected rerun and a client resend', async () => {
     const events = varietyOfEvents(40);
     const batch = recordsFor(events);
