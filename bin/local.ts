@@ -11,6 +11,9 @@ import { formatSummary, sampleFrom, startProgressLine, type ProgressSample } fro
  * API key, keeps one live progress line, and stops cleanly on Ctrl-C (or after --duration).
  */
 
+// The AWS SDK's notice that a future release will need Node 22 would break up the progress line.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 function positiveInteger(name: string, allowZero = false) {
   return (value: string): number => {
     const parsed = Number(value);

@@ -3,6 +3,9 @@ import { CommanderError } from 'commander';
 import { buildProgram } from '../lib/cli/program';
 import { CliError } from '../lib/cli/errors';
 
+// The AWS SDK's notice that a future release will need Node 22 would precede every command's output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const program = buildProgram().exitOverride();
 
 try {

@@ -286,6 +286,9 @@ function environmentFor(spec: FunctionSpec, opts: LambdaRuntimeOptions): NodeJS.
     TZ: 'UTC',
     // No X-Ray daemon runs locally: the tracer must not fail the function over a missing segment.
     AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
+    // The bundle runs on this machine's Node, which may be older than the Lambda runtime it
+    // targets; the SDK's notice about that would repeat in every execution environment.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...spec.environment,
     AWS_ENDPOINT_URL: opts.endpoint,
     AWS_REGION: opts.region,
