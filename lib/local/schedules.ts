@@ -55,9 +55,10 @@ export function startSchedules(opts: SchedulesOptions): { rules: ScheduleRule[];
     const templateExpression = resource.properties.ScheduleExpression;
     if (typeof templateExpression !== 'string') continue;
     const expression = opts.rateOverride ? normaliseOverride(opts.rateOverride) : templateExpression;
-    const enabled = resource.properties.State !== 'DISABLED';
+    // What runs here: off when the template disables the rule or the caller turned schedules off.
+    const enabled = resource.properties.State !== 'DISABLED' && opts.enabled !== false;
     rules.push({ logicalId: resource.logicalId, expression, enabled });
-    if (!enabled || opts.enabled === false) continue;
+    if (!enabled) continue;
 
     const schedule = parseScheduleExpression(expression);
     const ruleArn = resource.attributes.Arn ?? `arn:aws:events:local:000000000000:rule/${resource.ref}`;

@@ -85,6 +85,7 @@ describe('schedule rules', () => {
     disabled.stop();
     off.stop();
     expect(disabled.rules).toEqual([{ logicalId: 'GeneratorSchedule', expression: 'rate(1 minute)', enabled: false }]);
+    expect(off.rules).toEqual([{ logicalId: 'GeneratorSchedule', expression: 'rate(1 minute)', enabled: false }]);
     expect(calls).toEqual([]);
   });
 
