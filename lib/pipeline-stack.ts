@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, Tags, type CfnElement, type StackProps } from 'aws-cdk-lib';
+import type { ContractOutput } from './contract-outputs';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from './config';
 import { DeadLetters } from './constructs/dead-letters';
@@ -46,7 +47,8 @@ export class PipelineStack extends Stack {
     });
     new Generator(this, 'Generation', { config, ingestUrl: ingest.url, apiKeySecret: ingest.apiKeySecret });
 
-    const outputs: Record<string, { value: string; description: string }> = {
+    // Typed by the contract's list: leaving one of its outputs out does not compile.
+    const outputs: Record<ContractOutput | 'ApiKeySecretArn' | 'StreamFailureQueueUrl', { value: string; description: string }> = {
       IngestUrl: { value: ingest.url, description: 'POST {IngestUrl}/events with header x-api-key' },
       ApiKeyId: { value: ingest.apiKey.keyId, description: 'API key id (its value is in ApiKeySecretArn)' },
       ApiKeySecretArn: { value: ingest.apiKeySecret.secretArn, description: 'Secret holding {"apiKey": "<value>"}' },

@@ -6,19 +6,11 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { CONTRACT_OUTPUTS } from '../contract-outputs';
 import { CliError, explainError } from './errors';
 
 /** Contract §4: what every outputs file holds, local or deployed. */
-export const REQUIRED_OUTPUTS = [
-  'IngestUrl',
-  'ApiKeyId',
-  'RawStreamName',
-  'ProcessedStreamName',
-  'EventsTableName',
-  'AggregatesTableName',
-  'DeadLetterQueueUrl',
-  'RedriveQueueUrl',
-] as const;
+export const REQUIRED_OUTPUTS = CONTRACT_OUTPUTS;
 
 export type OutputName =
   | (typeof REQUIRED_OUTPUTS)[number]

@@ -1,5 +1,6 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { CONTRACT_OUTPUTS } from '../contract-outputs';
 import type { LocalResource } from './types';
 
 /**
@@ -9,17 +10,7 @@ import type { LocalResource } from './types';
 
 export const DEFAULT_OUTPUTS_PATH = '.local/outputs.json';
 
-/** Contract §4: every run, local or AWS, writes at least these. */
-export const CONTRACT_OUTPUTS = [
-  'IngestUrl',
-  'ApiKeyId',
-  'RawStreamName',
-  'ProcessedStreamName',
-  'EventsTableName',
-  'AggregatesTableName',
-  'DeadLetterQueueUrl',
-  'RedriveQueueUrl',
-] as const;
+export { CONTRACT_OUTPUTS } from '../contract-outputs';
 
 export type StackOutputs = Record<string, Record<string, string>>;
 
