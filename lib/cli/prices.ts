@@ -3,7 +3,7 @@
  * no volume tiers beyond the first. Re-check the source pages before budgeting with it.
  */
 export const PRICES = {
-  source: 'AWS public pricing pages, us-east-1 (aws.amazon.com/<service>/pricing)',
+  source: 'AWS public pricing pages (aws.amazon.com/<service>/pricing)',
   asOf: '2025-06-01',
   region: 'us-east-1',
   hoursPerMonth: 730,

@@ -238,7 +238,7 @@ export function buildProgram(): Command {
     .option('--max <n>', 'move at most this many', integer('--max', 1))
     .option('--dry-run', 'list what would move; move nothing')
     .addOption(
-      new Option('--mode <mode>', 'auto: StartMessageMoveTask where the endpoint has it, else copy; copy: receive, send, delete')
+      new Option('--mode <mode>', 'auto: StartMessageMoveTask where the endpoint has it, else copy; move-task: StartMessageMoveTask only (fails where unsupported); copy: receive, send, delete')
         .choices(['auto', 'move-task', 'copy'])
         .default('auto'),
     )
@@ -479,7 +479,7 @@ function printRedrive(s: RedriveSummary): void {
       ? `Path: StartMessageMoveTask (task ${s.moveTask?.taskHandle ?? '?'}, ${s.moveTask?.status ?? '?'})`
       : `Path: receive -> send -> delete (${s.pathReason})`,
   );
-  console.log(`moved ${s.moved}, left in the DeadLetterQueue ${s.skipped}, failed ${s.failed}, in both queues ${s.notDeleted}`);
+  console.log(`moved ${s.moved}, looked at and not moved ${s.skipped}, failed ${s.failed}, in both queues ${s.notDeleted}`);
   const reasons = Object.entries(s.byReason);
   if (reasons.length > 0) console.log(`moved by reason: ${reasons.map(([r, n]) => `${r} ${n}`).join(', ')}`);
 }

@@ -243,7 +243,7 @@ describe('pipeline CLI against the local cloud', () => {
     const run = await cli(['redrive']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Path: receive -> send -> delete \(the endpoint does not support StartMessageMoveTask\)/);
-    expect(run.stdout).toMatch(new RegExp(`moved ${all.length}, left in the DeadLetterQueue 0, failed 0, in both queues 0`));
+    expect(run.stdout).toMatch(new RegExp(`moved ${all.length}, looked at and not moved 0, failed 0, in both queues 0`));
     const after = await waitFor('the redriven messages to come back', async () => {
       const rows = await json<DlqRow[]>(['dlq', 'list']);
       return rows.length >= all.length ? rows : undefined;
