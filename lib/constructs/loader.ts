@@ -63,7 +63,8 @@ export class Loader extends PipelineConcern {
     this.function.addEventSource(
       new KinesisEventSource(processedStream, {
         batchSize: 100,
-        maxBatchingWindow: Duration.seconds(1),
+        // No batching window: events are stored as soon as the poller sees them.
+        maxBatchingWindow: Duration.seconds(0),
         startingPosition: StartingPosition.TRIM_HORIZON,
         // Retried and bisected batches are safe: the loader's conditional writes and per-shard
         // high-water marks count each record once.

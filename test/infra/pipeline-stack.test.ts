@@ -162,7 +162,7 @@ describe('environment wiring: each variable names the right resource, with the g
 describe('event sources', () => {
   const kinesisSettings = {
     BatchSize: 100,
-    MaximumBatchingWindowInSeconds: 1,
+    MaximumBatchingWindowInSeconds: 0,
     StartingPosition: 'TRIM_HORIZON',
     FunctionResponseTypes: ['ReportBatchItemFailures'],
     BisectBatchOnFunctionError: true,
