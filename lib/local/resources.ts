@@ -9,6 +9,7 @@ import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { SecretsManagerService } from './services/secrets-manager';
 import type { LocalResource } from './types';
+import { pollUntil } from '../poll';
 
 /**
  * Creates the template's data resources on the local services, from their resolved properties,
@@ -124,16 +125,6 @@ function numberProperty(resource: LocalResource, name: string): number | undefin
   return parsed;
 }
 
-async function pollUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** ON_DEMAND streams scale themselves on AWS; locally they get a fixed two shards. */
 export const ON_DEMAND_LOCAL_SHARDS = 2;
 
@@ -142,17 +133,15 @@ async function createStream(kinesis: KinesisClient, resource: LocalResource): Pr
   const shardCount = mode === 'ON_DEMAND' ? ON_DEMAND_LOCAL_SHARDS : (numberProperty(resource, 'ShardCount') ?? 1);
   const streamName = resource.ref;
   await kinesis.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: shardCount }));
-  await pollUntil(`stream ${streamName} to become ACTIVE`, async () => {
+  const active = async () => {
     const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
     return summary.StreamDescriptionSummary?.StreamStatus === 'ACTIVE' ? true : undefined;
-  });
+  };
+  await pollUntil(`stream ${streamName} to become ACTIVE`, active, { intervalMs: 20 });
   const retention = numberProperty(resource, 'RetentionPeriodHours');
   if (retention !== undefined && retention > 24) {
     await kinesis.send(new IncreaseStreamRetentionPeriodCommand({ StreamName: streamName, RetentionPeriodHours: retention }));
-    await pollUntil(`stream ${streamName} to become ACTIVE after the retention change`, async () => {
-      const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
-      return summary.StreamDescriptionSummary?.StreamStatus === 'ACTIVE' ? true : undefined;
-    });
+    await pollUntil(`stream ${streamName} to become ACTIVE after the retention change`, active, { intervalMs: 20 });
   }
 }
 

@@ -8,6 +8,7 @@ import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-s
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud, type LocalCloud } from '../../lib/local/cloud';
+import { poll as waitFor } from '../fixtures/poll';
 
 // The real CLI as a child process against the real local cloud. Runs are asynchronous (never
 // spawnSync): the local cloud lives in this process and must keep serving while the CLI runs.
@@ -44,16 +45,6 @@ async function json<T>(args: string[], expectedCode = 0): Promise<T> {
   const run = await cli([...args, '--json']);
   expect(run.code, run.stderr).toBe(expectedCode);
   return JSON.parse(run.stdout) as T;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 const totals = async () => (await cloud.metrics()).totals;

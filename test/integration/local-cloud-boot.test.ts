@@ -6,6 +6,7 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { startLocalCloud, type LocalCloud } from '../../lib/local/cloud';
 import { CONTRACT_OUTPUTS } from '../../lib/local/outputs';
 import { sampleEventV3 } from '../fixtures/events';
+import { poll } from '../fixtures/poll';
 
 // One local cloud for the file, booted from the real app: synthesized into a temp assembly,
 // outputs written to a temp file so a developer's running `npm start` is left alone.
@@ -26,16 +27,6 @@ afterAll(async () => {
   await cloud?.stop();
   rmSync(workDir, { recursive: true, force: true });
 });
-
-async function poll<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 describe('startLocalCloud on the real app', () => {
   it('writes the outputs file with every contract key, the endpoint and the API key value', () => {
