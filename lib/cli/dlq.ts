@@ -245,3 +245,25 @@ export function groupDeadLetters(messages: readonly PeekedMessage[], now: Date, 
       .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
   return { total: messages.length, oldest_age_seconds: roundAge(oldest), by_reason: finish(byReason), by_code: finish(byCode) };
 }
+
+export interface ListedDeadLetter extends Sample {
+  reason: string;
+  codes: string[];
+  receive_count?: number;
+}
+
+/**
+ * What `dlq list` shows: the matching messages oldest first (by SentTimestamp), then at most
+ * `limit` of them, so a limit shows the oldest ones rather than whichever arrived first.
+ */
+export function listDeadLetters(
+  messages: readonly PeekedMessage[],
+  now: Date,
+  options: { filter?: MessageFilter; limit?: number } = {},
+): ListedDeadLetter[] {
+  return messages
+    .filter((m) => matchesFilter(m, options.filter))
+    .sort((a, b) => (a.sentAt?.getTime() ?? 0) - (b.sentAt?.getTime() ?? 0))
+    .slice(0, options.limit)
+    .map((m) => ({ ...sampleOf(m, now), reason: m.reason, codes: m.codes, receive_count: m.receiveCount }));
+}

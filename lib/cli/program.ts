@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createTrafficGenerator } from '../../lambdas/generator/traffic';
 import { estimateCost, DEFAULT_COST_INPUTS, cents, type CostInputs, type CostReport } from './cost';
-import { groupDeadLetters, matchesFilter, parseFilter, peekQueue, queueDepth, sampleOf, type DeadLetterStats } from './dlq';
+import { groupDeadLetters, listDeadLetters, parseFilter, peekQueue, queueDepth, type DeadLetterStats } from './dlq';
 import { CliError, explainError } from './errors';
 import { formatAge, formatMs, printJson, table } from './format';
 import { DEFAULT_OUTPUTS_FILE, openTarget, type Target, type TargetOptions } from './outputs';
@@ -171,10 +171,7 @@ export function buildProgram(): Command {
         const filter = parseFilter(options.filter);
         const t = await target(command);
         const now = new Date();
-        const messages = (await peek(t, command)).filter((m) => matchesFilter(m, filter)).slice(0, options.limit);
-        const rows = messages
-          .sort((a, b) => (a.sentAt?.getTime() ?? 0) - (b.sentAt?.getTime() ?? 0))
-          .map((m) => ({ ...sampleOf(m, now), reason: m.reason, codes: m.codes, receive_count: m.receiveCount }));
+        const rows = listDeadLetters(await peek(t, command), now, { filter, limit: options.limit });
         if (options.json) {
           printJson(rows);
           return;

@@ -1,6 +1,6 @@
 import type { Message } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { describeMessage, groupDeadLetters, matchesFilter, parseFilter } from '../../../lib/cli/dlq';
+import { describeMessage, groupDeadLetters, listDeadLetters, matchesFilter, parseFilter } from '../../../lib/cli/dlq';
 import { deadLetterAttributes } from '../../../lambdas/shared/records';
 
 const NOW = new Date('2026-11-22T12:00:00.000Z');
@@ -93,5 +93,28 @@ describe('filters', () => {
     expect(matchesFilter(m, { code: 'invalid_type' })).toBe(true);
     expect(matchesFilter(m, { code: 'too_big' })).toBe(false);
     expect(matchesFilter(m, undefined)).toBe(true);
+  });
+});
+
+describe('listDeadLetters', () => {
+  // Received out of age order, as SQS hands them out.
+  const messages = [
+    deadLetter('young', 'validation_failed', ['too_small'], 5),
+    deadLetter('middle', 'validation_failed', ['too_small'], 60),
+    deadLetter('unparseable', 'unparseable', [], 500),
+    deadLetter('oldest', 'validation_failed', ['too_small'], 3600),
+  ].map(describeMessage);
+
+  it('shows the oldest N with --limit N, oldest first', () => {
+    expect(listDeadLetters(messages, NOW, { limit: 2 }).map((row) => row.message_id)).toEqual(['oldest', 'unparseable']);
+    expect(listDeadLetters(messages, NOW).map((row) => row.message_id)).toEqual(['oldest', 'unparseable', 'middle', 'young']);
+  });
+
+  it('filters before it limits', () => {
+    const rows = listDeadLetters(messages, NOW, { filter: { reason: 'validation_failed' }, limit: 2 });
+    expect(rows.map((row) => [row.message_id, row.age_seconds, row.reason, row.codes])).toEqual([
+      ['oldest', 3600, 'validation_failed', ['too_small']],
+      ['middle', 60, 'validation_failed', ['too_small']],
+    ]);
   });
 });
