@@ -1,5 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { SEND_MESSAGE_BATCH_LIMITS, messageBatchSender } from '../shared/delivery';
+import { SEND_MESSAGE_BATCH_LIMITS, messageBatchSender, sqsSafeJson } from '../shared/delivery';
 import { deadLetterAttributes, type DeadLetterMessage, type FieldError } from '../shared/records';
 import { deliverInChunks, type RetryClock, type RetryPolicy } from '../shared/retry';
 import type { RecordPosition } from './records';
@@ -46,7 +46,7 @@ export async function sendDeadLetters(
   retry: { policy?: RetryPolicy; clock?: RetryClock; onError?: (error: unknown) => void } = {},
 ): Promise<{ sent: PermanentFailure[]; unsent: PermanentFailure[] }> {
   const entries = failures.map((failure) => ({
-    body: JSON.stringify(loadFailedMessage(failure, now)),
+    body: sqsSafeJson(loadFailedMessage(failure, now)),
     attributes: deadLetterAttributes({ reason: 'load_failed', errors: failure.errors }),
   }));
   const sendBatch = messageBatchSender(sqs, queueUrl);

@@ -28,6 +28,16 @@ export const SEND_MESSAGE_BATCH_LIMITS: ChunkLimits<MessageEntry> = {
   sizeOf: sqsMessageBytes,
 };
 
+/**
+ * JSON for an SQS message body. SQS refuses characters outside #x9 | #xA | #xD | #x20-#xD7FF |
+ * #xE000-#xFFFD | #x10000-#x10FFFF; JSON.stringify already escapes control characters and lone
+ * surrogates, which leaves U+FFFE and U+FFFF (valid in JSON and accepted by the collector): they
+ * are written as \u escapes, so the body still parses to the same value.
+ */
+export function sqsSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
 /** SQS counts the body and every attribute's name, type and value against the size limit. */
 export function sqsMessageBytes(entry: MessageEntry): number {
   let bytes = Buffer.byteLength(entry.body, 'utf8');

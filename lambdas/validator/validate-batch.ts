@@ -4,6 +4,7 @@ import { deadLetterAttributes } from '../shared/records';
 import {
   PUT_RECORDS_LIMITS,
   SEND_MESSAGE_BATCH_LIMITS,
+  sqsSafeJson,
   type MessageEntry,
   type StreamEntry,
 } from '../shared/delivery';
@@ -94,7 +95,7 @@ export async function validateBatch(event: KinesisStreamEvent | SQSEvent, deps: 
     ),
     deliverInChunks(
       toDeadLetters.map(({ message }) => ({
-        body: JSON.stringify(message),
+        body: sqsSafeJson(message),
         attributes: deadLetterAttributes(message),
       })),
       {

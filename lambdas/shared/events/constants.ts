@@ -26,6 +26,12 @@ export const LIMITS = {
   /** Decoded request body. */
   maxBodyBytes: 1_048_576,
   maxDepth: 32,
+  /**
+   * Errors reported per event: the rest are summed up in one `too_many_errors` entry, so a
+   * response or a dead letter stays small (an event with thousands of unknown keys would
+   * otherwise produce an error list far larger than the event and than an SQS message may be).
+   */
+  maxErrorsPerEvent: 20,
   maxString: 256,
   maxReferrer: 2_048,
   /** event_time may be at most this far after receipt (clock skew). */

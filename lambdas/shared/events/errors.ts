@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   too_big: 'a number above its maximum, or a string longer than allowed',
   in_future: 'event_time is more than 5 minutes after the event was received',
   too_old: 'event_time is more than 7 days before the event was received',
+  too_many_errors: 'the event has more errors than LIMITS.maxErrorsPerEvent; the last entry counts the ones not listed',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 

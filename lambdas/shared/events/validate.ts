@@ -118,6 +118,13 @@ function serialisedBytes(input: unknown): number | undefined {
   }
 }
 
+function capped(errors: FieldError[]): FieldError[] {
+  if (errors.length <= LIMITS.maxErrorsPerEvent) return errors;
+  const kept = errors.slice(0, LIMITS.maxErrorsPerEvent - 1);
+  const omitted = errors.length - kept.length;
+  return [...kept, fieldError('', 'too_many_errors', `${omitted} more errors not listed (${errors.length} in all)`)];
+}
+
 /**
  * Validate one event as received (any version; absent schema_version means 3) against its own
  * version's schema and the business rules, with receivedAt as the reference time for every time
@@ -161,7 +168,7 @@ export function validateEvent(input: unknown, receivedAt: Date): ValidationResul
   const timeFieldFailed = errors.some((error) => error.path === 'event_time');
   if (!timeFieldFailed) errors.push(...timeWindowErrors(input.event_time, receivedAt));
 
-  if (errors.length > 0 || !parsed.success) return { ok: false, errors, originalVersion: version };
+  if (errors.length > 0 || !parsed.success) return { ok: false, errors: capped(errors), originalVersion: version };
   return { ok: true, event: migrateToV3(parsed.data, version), originalVersion: version };
 }
 

@@ -92,6 +92,24 @@ describe('unknown fields', () => {
   });
 });
 
+describe('error count', () => {
+  it('lists at most LIMITS.maxErrorsPerEvent errors, the last one counting the rest', () => {
+    const unknown = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, 1]));
+    const result = validate(sampleEventV3(unknown));
+    const errors = errorsOf(result);
+    expect(errors).toHaveLength(LIMITS.maxErrorsPerEvent);
+    expect(errors.slice(0, -1).every((e) => e.code === 'unknown_field')).toBe(true);
+    expect(errors.at(-1)).toEqual({ path: '', code: 'too_many_errors', message: `${500 - LIMITS.maxErrorsPerEvent + 1} more errors not listed (500 in all)` });
+  });
+
+  it('lists every error when there are not too many', () => {
+    const unknown = Object.fromEntries(Array.from({ length: LIMITS.maxErrorsPerEvent }, (_, i) => [`k${i}`, 1]));
+    const errors = errorsOf(validate(sampleEventV3(unknown)));
+    expect(errors).toHaveLength(LIMITS.maxErrorsPerEvent);
+    expect(errors.every((e) => e.code === 'unknown_field')).toBe(true);
+  });
+});
+
 describe('event_id', () => {
   it.each(versions)('v%i: required', (version) => {
     expectError(validate(samples[version]({ event_id: undefined })), 'event_id', 'required');

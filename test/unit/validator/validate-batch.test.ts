@@ -200,6 +200,30 @@ describe('raw stream records', () => {
   });
 });
 
+describe('dead letters SQS can take', () => {
+  // SQS refuses U+FFFF; a plain JSON body would fail its whole SendMessageBatch group every time.
+  const SQS_ALLOWED = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
+
+  it('escapes characters SQS refuses, so the record still reaches the DeadLetterQueue unchanged', async () => {
+    const event = sampleEventV3({ category: 'bad\uffff', price: 0 });
+    const { response } = await validateBatch(kinesisEvent([kinesisJsonRecord(envelope(event))]), makeDeps());
+    expect(response.batchItemFailures).toEqual([]);
+    const [entry] = sendCalls().flatMap((input) => input.Entries ?? []);
+    expect(SQS_ALLOWED.test(entry!.MessageBody!)).toBe(true);
+    expect(deadLetters()[0]?.body.record).toEqual(event);
+  });
+
+  it('keeps the dead letter of an event with thousands of unknown fields under the SQS size limit', async () => {
+    const unknown = Object.fromEntries(Array.from({ length: 4_000 }, (_, i) => [`f${i}`, 1]));
+    const event = sampleEventV3(unknown);
+    const { response } = await validateBatch(kinesisEvent([kinesisJsonRecord(envelope(event))]), makeDeps());
+    expect(response.batchItemFailures).toEqual([]);
+    const [letter] = deadLetters();
+    expect(letter?.body.record).toEqual(event);
+    expect(letter?.body.errors.at(-1)?.code).toBe('too_many_errors');
+  });
+});
+
 describe('handing on per batch', () => {
   it('puts N valid events in one PutRecords call and dead-letters in groups of 10', async () => {
     const valid = Array.from({ length: 7 }, () => kinesisJsonRecord(envelope(sampleSearchEventV3())));
