@@ -63,13 +63,13 @@ export async function ingest(
   const pending: Array<{ result: ItemResult; entry: StreamEntry }> = [];
 
   submission.items.forEach((item, index) => {
-    const refusal = refusalOf(item);
+    const candidate = withEventId(item, deps.uuid);
+    const refusal = refusalOf(candidate);
     if (refusal) {
       results.push({ index, event_id: eventIdOf(item), status: 'rejected', valid: false, errors: [refusal] });
       return;
     }
-    const event = item as Record<string, unknown>;
-    if (event.event_id === undefined || event.event_id === null) event.event_id = deps.uuid();
+    const event = candidate as Record<string, unknown>;
     const verdict = validateEvent(event, receivedAt);
     const result: ItemResult = {
       index,
@@ -118,11 +118,18 @@ export async function ingest(
   };
 }
 
+/** The event as it will be written: with the event_id the collector assigns when it is absent. */
+function withEventId(item: unknown, uuid: () => string): unknown {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
+  const event = item as Record<string, unknown>;
+  return event.event_id === undefined || event.event_id === null ? { ...event, event_id: uuid() } : event;
+}
+
 function refusalOf(item: unknown): FieldError | undefined {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     return { path: '', code: 'not_an_object', message: 'an event must be a JSON object' };
   }
-  // Measured as sent, so a producer can check the limit itself.
+  // Measured as it will be written (event_id included), the size the validator checks too.
   const bytes = Buffer.byteLength(JSON.stringify(item), 'utf8');
   if (bytes > LIMITS.maxEventBytes) {
     return {

@@ -2,12 +2,14 @@
  * Parsing JSON that comes from outside: JSON.parse alone accepts documents we must refuse.
  * It keeps `__proto__` as an own key (a prototype-pollution hazard for any later merge),
  * accepts nesting limited only by memory and decodes `\uD800`-style escapes into lone
- * surrogates that other JSON parsers and DynamoDB reject.
+ * surrogates that other JSON parsers and DynamoDB reject. It also turns a number too large for a
+ * double (`1e999`) into Infinity, which JSON.stringify would write back as null: the event stored
+ * would not be the event sent.
  */
 
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
-export type JsonSafetyCode = 'invalid_json' | 'forbidden_key' | 'too_deep' | 'lone_surrogate';
+export type JsonSafetyCode = 'invalid_json' | 'forbidden_key' | 'too_deep' | 'lone_surrogate' | 'number_out_of_range';
 
 export type SafeJsonResult =
   | { ok: true; value: unknown }
@@ -56,6 +58,9 @@ export function findUnsafeContent(
         return { code: 'lone_surrogate', message: `String at ${describe(path)} contains a lone UTF-16 surrogate` };
       }
       continue;
+    }
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      return { code: 'number_out_of_range', message: `Number at ${describe(path)} is too large to represent` };
     }
     if (value === null || typeof value !== 'object') continue;
     const childDepth = depth + 1;

@@ -158,6 +158,8 @@ describe('400: the whole request is refused and nothing is written', () => {
     ['an escaped lone high surrogate in a value', '{"event_type": "page_view", "user_id": "u\\ud800x"}', 'lone_surrogate'],
     ['an escaped lone low surrogate in a key', '{"\\udc00": 1}', 'lone_surrogate'],
     ['a high surrogate at the end of a string', '{"events": [{"search_query": "abc\\uDBFF"}]}', 'lone_surrogate'],
+    // JSON.parse reads 1e999 as Infinity, which would be written on as null: a different event.
+    ['a number too large for a double', '{"schema_version": 1, "event_type": "page_view", "user_id": 1e999}', 'number_out_of_range'],
   ])('%s', async (_case, body, code) => {
     await expectRefused(rawPost(Buffer.from(body, 'utf8')), 400, code);
   });
@@ -256,6 +258,16 @@ describe('items', () => {
     ]);
     expect(tally).toMatchObject({ received: 4, accepted: 1, rejected: 3, retry: 0 });
     expect(writtenRecords().map((r) => r.body.event)).toEqual([fine]);
+  });
+
+  it('measures an event with the event_id it is assigned, as the validator will', async () => {
+    const base = sampleEventV3({ category: '', event_id: undefined });
+    const underAsSent = { ...base, category: 'c'.repeat(LIMITS.maxEventBytes - Buffer.byteLength(JSON.stringify(base)) - 10) };
+    expect(Buffer.byteLength(JSON.stringify(underAsSent))).toBeLessThan(LIMITS.maxEventBytes);
+
+    const { body } = await send(jsonPost(underAsSent));
+    expect(body.results[0]).toMatchObject({ status: 'rejected', event_id: null, errors: [expect.objectContaining({ code: 'too_large' })] });
+    expect(writtenRecords()).toEqual([]);
   });
 
   it('keeps an event of exactly 32 KiB', async () => {
