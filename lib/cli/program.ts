@@ -365,6 +365,12 @@ export function buildProgram(): Command {
     .option('--batch <n>', 'events per ingest request', integer('--batch', 1, 500), DEFAULT_COST_INPUTS.batchSize)
     .option('--event-bytes <n>', 'average event size as sent', integer('--event-bytes', 1), DEFAULT_COST_INPUTS.eventBytes)
     .option('--invalid-share <share>', 'share of invalid events', number('--invalid-share', 0, 1), DEFAULT_COST_INPUTS.invalidShare)
+    .option(
+      '--anonymous-share <share>',
+      'share of stored events without a user_id (the others are written to the ByUser index too; default: what the traffic generator produces)',
+      number('--anonymous-share', 0, 1),
+      DEFAULT_COST_INPUTS.anonymousShare,
+    )
     .addOption(new Option('--kinesis <mode>', 'Kinesis capacity mode').choices(['provisioned', 'on-demand']).default(DEFAULT_COST_INPUTS.kinesisMode))
     .option('--shards <n>', 'provisioned: at least this many shards per stream', integer('--shards', 1), DEFAULT_COST_INPUTS.minShards)
     .option('--stream-batch <n>', 'records per validator/loader invocation', integer('--stream-batch', 1, 10_000), DEFAULT_COST_INPUTS.streamBatchSize)
@@ -384,6 +390,7 @@ export function buildProgram(): Command {
           batchSize: options.batch,
           eventBytes: options.eventBytes,
           invalidShare: options.invalidShare,
+          anonymousShare: options.anonymousShare,
           kinesisMode: options.kinesis,
           minShards: options.shards,
           streamBatchSize: options.streamBatch,
@@ -506,7 +513,8 @@ function printCost(report: CostReport): void {
   const i = report.inputs;
   console.log(
     `${i.eventsPerSecond} events/s (${Math.round(report.eventsPerMonth).toLocaleString('en-US')} a month), ${i.batchSize} per request, ` +
-      `${i.eventBytes} B each, ${i.invalidShare * 100}% invalid, Kinesis ${i.kinesisMode}, sink ${i.sink}\n`,
+      `${i.eventBytes} B each, ${percent(i.invalidShare)} invalid, ${i.sink === 'dynamodb' ? `${percent(i.anonymousShare)} anonymous, ` : ''}` +
+      `Kinesis ${i.kinesisMode}, sink ${i.sink}\n`,
   );
   console.log(
     table(
@@ -517,7 +525,13 @@ function printCost(report: CostReport): void {
       ],
     ),
   );
-  console.log(`\nPrices: ${report.prices.source}, ${report.prices.region}, as of ${report.prices.asOf}. List prices, no free tier.`);
+  console.log(`\nPrices: ${report.prices.region} list prices as of ${report.prices.asOf}, no free tier, from:`);
+  for (const page of report.prices.sources) console.log(`  ${page}`);
+}
+
+/** 0.02 -> "2%", 0.215 -> "21.5%", without float noise (0.07 * 100 = 7.000000000000001). */
+function percent(share: number): string {
+  return `${Math.round(share * 1000) / 10}%`;
 }
 
 function money(value: number, digits = 2): string {

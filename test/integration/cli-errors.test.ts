@@ -117,7 +117,7 @@ describe('pipeline CLI errors', () => {
   it('cost prints every component and the price source, without an outputs file', async () => {
     const run = await cli(['cost', '--rate', '10', '--batch', '10', '--outputs', join(dir, 'absent.json'), '--json']);
     expect(run.code, run.stderr).toBe(0);
-    const report = JSON.parse(run.stdout) as { lines: Array<{ component: string }>; prices: { source: string; asOf: string } };
+    const report = JSON.parse(run.stdout) as { lines: Array<{ component: string }>; prices: { sources: string[]; asOf: string; region: string } };
     expect(report.lines.map((l) => l.component)).toEqual([
       'API Gateway REST',
       'Lambda collector',
@@ -127,6 +127,18 @@ describe('pipeline CLI errors', () => {
       'SQS (dead letters)',
       'DynamoDB on-demand',
     ]);
-    expect(report.prices.source).toMatch(/AWS public pricing pages, us-east-1/);
+    expect(report.prices.region).toBe('us-east-1');
+    expect(report.prices.sources).toContain('https://aws.amazon.com/dynamodb/pricing/on-demand/');
+    expect(report.prices.sources.every((page) => page.startsWith('https://aws.amazon.com/'))).toBe(true);
+  });
+
+  it('cost prints the pricing page of every component in its footer', async () => {
+    const run = await cli(['cost', '--sink', 'aurora', '--outputs', join(dir, 'absent.json')]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Prices: us-east-1 list prices as of \d{4}-\d{2}-\d{2}, no free tier, from:/);
+    for (const page of ['api-gateway/pricing/', 'lambda/pricing/', 'kinesis/data-streams/pricing/', 'sqs/pricing/', 'rds/aurora/pricing/']) {
+      expect(run.stdout).toContain(`  https://aws.amazon.com/${page}`);
+    }
+    expect(run.stdout).not.toContain('dynamodb');
   });
 });

@@ -4,7 +4,8 @@ import { PRICES } from '../../../lib/cli/prices';
 
 // A configuration worked out by hand from the price table (us-east-1):
 //   10 events/s, 10 events per request, 824-byte events (raw record 824 + 120 = 944 B,
-//   stored event 824 + 200 = 1,024 B = exactly 1 KB), 10% invalid, Kinesis provisioned with
+//   stored event 824 + 200 = 1,024 B = exactly 1 KB), 10% invalid, a quarter of the stored
+//   events without a user_id (so three quarters go to the ByUser index too), Kinesis provisioned with
 //   1 shard per stream, 100 records per validator/loader batch, 20 aggregate items per batch.
 //   Month = 730 h = 2,628,000 s.
 const HAND_CHECKED: CostInputs = {
@@ -13,6 +14,7 @@ const HAND_CHECKED: CostInputs = {
   batchSize: 10,
   eventBytes: 824,
   invalidShare: 0.1,
+  anonymousShare: 0.25,
   kinesisMode: 'provisioned',
   minShards: 1,
   streamBatchSize: 100,
@@ -47,20 +49,52 @@ describe('estimateCost', () => {
     // SQS: 10 dead letters per batch of 100 fit one SendMessageBatch (10 x 1,224 B < 64 KB):
     //      262,800 requests x $0.40/M = 0.10512
     expect(monthly['SQS (dead letters)']).toBe(0.11);
-    // DynamoDB: 23,652,000 event puts x 1 WRU (1,024 B) + 236,520 batches x 20 updates = 4,730,400
-    //           = 28,382,400 WRU x $0.625/M = 17.739; storage 23,652,000 x 1,024 B = 22.5563 GiB
-    //           x $0.25 = 5.639076 -> 23.378076
-    expect(monthly['DynamoDB on-demand']).toBe(23.38);
-    // total 57.762838; per million events 57.762838 / 26.28 = 2.19798
-    expect(cents(report.totalMonthly)).toBe(57.76);
-    expect(report.totalPerMillionEvents).toBeCloseTo(2.1980, 4);
+    // DynamoDB: table: 23,652,000 event puts x 1 WRU (1,024 B) + 236,520 batches x 20 updates
+    //           (4,730,400) = 28,382,400 WRU; ByUser index: 75% of 23,652,000 = 17,739,000 events
+    //           with a user_id x 1 WRU = 17,739,000 WRU; 46,121,400 WRU x $0.625/M = 28.825875.
+    //           Storage: table 23,652,000 x 1,024 B = 22.556305 GiB, index 17,739,000 x 1,024 B
+    //           = 16.917229 GiB; 39.473534 GiB x $0.25 = 9.868383 -> 38.694258
+    expect(monthly['DynamoDB on-demand']).toBe(38.69);
+    // total 9.198 + 1.401604 + 0.402962 + 0.678027 + 22.599048 + 0.10512 + 38.694258 = 73.079019;
+    // per million events 73.079019 / 26.28 = 2.780785
+    expect(cents(report.totalMonthly)).toBe(73.08);
+    expect(report.totalPerMillionEvents).toBeCloseTo(2.7808, 4);
     expect(report.lines.find((l) => l.component === 'API Gateway REST')?.perMillionEvents).toBeCloseTo(0.35, 6);
   });
 
-  it('names the source and date of its prices', () => {
+  it('writes only the events with a user_id to the ByUser index', () => {
+    const wru = (anonymousShare: number) =>
+      Number(/^([\d,]+) table \+ ([\d,]+) ByUser index WRU/.exec(estimateCost({ ...HAND_CHECKED, anonymousShare }).lines.find((l) => l.component === 'DynamoDB on-demand')!.basis)?.[2]?.replaceAll(',', ''));
+    expect(wru(0)).toBe(23_652_000);
+    expect(wru(0.25)).toBe(17_739_000);
+    expect(wru(1)).toBe(0);
+    expect(DEFAULT_COST_INPUTS.anonymousShare).toBeGreaterThan(0);
+  });
+
+  it('names the pricing page of each component and the date of its prices', () => {
     const report = estimateCost(HAND_CHECKED);
-    expect(report.prices).toEqual({ source: PRICES.source, asOf: PRICES.asOf, region: 'us-east-1' });
+    expect(Object.fromEntries(report.lines.map((l) => [l.component, l.priceSource]))).toEqual({
+      'API Gateway REST': 'https://aws.amazon.com/api-gateway/pricing/',
+      'Lambda collector': 'https://aws.amazon.com/lambda/pricing/',
+      'Lambda validator': 'https://aws.amazon.com/lambda/pricing/',
+      'Lambda loader': 'https://aws.amazon.com/lambda/pricing/',
+      'Kinesis provisioned': 'https://aws.amazon.com/kinesis/data-streams/pricing/',
+      'SQS (dead letters)': 'https://aws.amazon.com/sqs/pricing/',
+      'DynamoDB on-demand': 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+    });
+    expect(report.prices).toEqual({
+      sources: [
+        'https://aws.amazon.com/api-gateway/pricing/',
+        'https://aws.amazon.com/lambda/pricing/',
+        'https://aws.amazon.com/kinesis/data-streams/pricing/',
+        'https://aws.amazon.com/sqs/pricing/',
+        'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+      ],
+      asOf: PRICES.asOf,
+      region: 'us-east-1',
+    });
     expect(report.prices.asOf).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(estimateCost({ ...HAND_CHECKED, sink: 'aurora' }).prices.sources).toContain('https://aws.amazon.com/rds/aurora/pricing/');
   });
 
   it('adds shards when the throughput needs them', () => {
@@ -88,5 +122,6 @@ describe('estimateCost', () => {
     expect(() => estimateCost({ ...HAND_CHECKED, eventsPerSecond: 0 })).toThrow(/--rate/);
     expect(() => estimateCost({ ...HAND_CHECKED, batchSize: 501 })).toThrow(/--batch/);
     expect(() => estimateCost({ ...HAND_CHECKED, invalidShare: 1.5 })).toThrow(/--invalid-share/);
+    expect(() => estimateCost({ ...HAND_CHECKED, anonymousShare: -0.1 })).toThrow(/--anonymous-share/);
   });
 });
