@@ -6,6 +6,8 @@ export const RawRecordSchema = z.object({
   received_at: z.iso.datetime({ offset: true }),
   request_id: z.string(),
   event: z.unknown(),
+  /** Set by `pipeline replay` on a record it puts back: counted apart from first-pass traffic. */
+  replayed_at: z.string().optional(),
 });
 export type RawRecord = z.infer<typeof RawRecordSchema>;
 

@@ -34,6 +34,8 @@ export async function validate(event: KinesisStreamEvent | SQSEvent): Promise<SQ
   metrics.addMetric('EventsInvalid', MetricUnit.Count, tally.invalid);
   metrics.addMetric('RecordsUnparseable', MetricUnit.Count, tally.unparseable);
   metrics.addMetric('EventsRedriven', MetricUnit.Count, tally.redriven);
+  metrics.addMetric('EventsRedriveFailed', MetricUnit.Count, tally.redriveFailed);
+  metrics.addMetric('EventsReplayed', MetricUnit.Count, tally.replayed);
   if (response.batchItemFailures.length > 0) {
     logger.warn('Records left for retry', { source, failed: response.batchItemFailures.length, of: event.Records.length });
   }

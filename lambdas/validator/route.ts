@@ -7,10 +7,16 @@ import {
   type FieldError,
 } from '../shared/records';
 
+/**
+ * How a record came: first from the collector, again from RedriveQueue, or again through
+ * `pipeline replay`. Only first passes count as the pipeline's valid/invalid traffic.
+ */
+export type Pass = 'first' | 'redrive' | 'replay';
+
 /** Where one incoming record goes: on to the processed stream, or to the DeadLetterQueue. */
 export type Routed =
-  | { itemId: string; to: 'processed'; event: EnrichedEvent; redriven: boolean }
-  | { itemId: string; to: 'dead_letter'; message: DeadLetterMessage; category: 'invalid' | 'unparseable' };
+  | { itemId: string; to: 'processed'; event: EnrichedEvent; pass: Pass }
+  | { itemId: string; to: 'dead_letter'; message: DeadLetterMessage; category: 'invalid' | 'unparseable'; pass: Pass };
 
 /** `arn:aws:kinesis:<region>:<account>:stream/<name>` -> `<name>`; SQS ARNs end in the queue name. */
 export function resourceNameOf(arn: string): string {
@@ -59,15 +65,17 @@ export function routeKinesisRecord(record: KinesisStreamRecord, now: Date): Rout
   }
 
   const receivedAt = dateFrom(envelope.data.received_at) ?? arrivedAt;
+  const pass: Pass = envelope.data.replayed_at === undefined ? 'first' : 'replay';
   const verdict = validateEvent(envelope.data.event, receivedAt);
   if (verdict.ok) {
     const event = enrichEvent(verdict.event, { receivedAt, processedAt: now, originalVersion: verdict.originalVersion });
-    return { itemId, to: 'processed', event, redriven: false };
+    return { itemId, to: 'processed', event, pass };
   }
   return {
     itemId,
     to: 'dead_letter',
     category: 'invalid',
+    pass,
     message: {
       reason: 'validation_failed',
       errors: verdict.errors,
@@ -97,6 +105,7 @@ export function routeRedriveMessage(record: SQSRecord, now: Date): Routed {
       itemId,
       to: 'dead_letter',
       category: 'unparseable',
+      pass: 'redrive',
       message: {
         reason: 'redrive_unparseable',
         errors: [{ path: '', code: 'not_a_dead_letter', message: 'the RedriveQueue message is not a dead-letter message' }],
@@ -114,12 +123,13 @@ export function routeRedriveMessage(record: SQSRecord, now: Date): Routed {
   const verdict = validateEvent(candidate.event, receivedAt);
   if (verdict.ok) {
     const event = enrichEvent(verdict.event, { receivedAt, processedAt: now, originalVersion: verdict.originalVersion });
-    return { itemId, to: 'processed', event, redriven: true };
+    return { itemId, to: 'processed', event, pass: 'redrive' };
   }
   return {
     itemId,
     to: 'dead_letter',
     category: 'invalid',
+    pass: 'redrive',
     message: {
       ...message,
       reason: 'validation_failed',
@@ -160,6 +170,7 @@ function unparseable(
     itemId,
     to: 'dead_letter',
     category: 'unparseable',
+    pass: 'first',
     message: {
       reason: 'unparseable',
       errors: [error],

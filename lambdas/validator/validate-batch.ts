@@ -24,16 +24,24 @@ export interface ValidatorDeps {
   onRoutingError?: (error: unknown, itemId: string) => void;
 }
 
-/** What was durably handed on, for the metrics. */
+/**
+ * What was durably handed on, for the metrics. First-pass records (from the collector) are
+ * counted apart from redriven and replayed ones, so valid + invalid + unparseable can be set
+ * against what the collector accepted.
+ */
 export interface ValidatorTally {
-  /** Valid events put on the processed stream (redriven ones included). */
+  /** First-pass valid events put on the processed stream. */
   valid: number;
-  /** Invalid events dead-lettered as validation_failed. */
+  /** First-pass invalid events dead-lettered as validation_failed. */
   invalid: number;
   /** Records dead-lettered as unparseable or redrive_unparseable. */
   unparseable: number;
   /** Redriven events that were valid this time and went on to the processed stream. */
   redriven: number;
+  /** Redriven events still invalid, back in the DeadLetterQueue. */
+  redriveFailed: number;
+  /** Replayed records handed on (valid to the stream, invalid to the DeadLetterQueue). */
+  replayed: number;
 }
 
 export interface BatchOutcome {
@@ -107,15 +115,19 @@ export async function validateBatch(event: KinesisStreamEvent | SQSEvent, deps: 
     ),
   ]);
 
-  const tally: ValidatorTally = { valid: 0, invalid: 0, unparseable: 0, redriven: 0 };
+  const tally: ValidatorTally = { valid: 0, invalid: 0, unparseable: 0, redriven: 0, redriveFailed: 0, replayed: 0 };
   toStream.forEach((item, position) => {
     if (!streamDelivered[position]) return void failed.add(item.itemId);
-    tally.valid++;
-    if (item.redriven) tally.redriven++;
+    if (item.pass === 'replay') tally.replayed++;
+    else if (item.pass === 'redrive') tally.redriven++;
+    else tally.valid++;
   });
   toDeadLetters.forEach((item, position) => {
     if (!deadLetterDelivered[position]) return void failed.add(item.itemId);
-    tally[item.category]++;
+    if (item.category === 'unparseable') tally.unparseable++;
+    else if (item.pass === 'replay') tally.replayed++;
+    else if (item.pass === 'redrive') tally.redriveFailed++;
+    else tally.invalid++;
   });
 
   const batchItemFailures = items

@@ -59,7 +59,7 @@ describe('validator handler', () => {
     expect(result).toEqual({ batchItemFailures: [] });
     expect(kinesisMock.commandCalls(PutRecordsCommand)[0]?.args[0].input.StreamName).toBe('processed-from-env');
     expect(sqsMock.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.QueueUrl).toBe(DLQ_URL);
-    expect(counted(addMetric)).toEqual({ EventsValid: 1, EventsInvalid: 0, RecordsUnparseable: 1, EventsRedriven: 0 });
+    expect(counted(addMetric)).toEqual({ EventsValid: 1, EventsInvalid: 0, RecordsUnparseable: 1, EventsRedriven: 0, EventsRedriveFailed: 0, EventsReplayed: 0 });
   });
 
   it('routes an SQS batch from the RedriveQueue as redrives', async () => {
@@ -76,7 +76,7 @@ describe('validator handler', () => {
     const result = await validator.validate(sqsEvent([sqsJsonRecord(deadLetter), sqsRecord('{}', { messageId: 'x' })]));
 
     expect(result).toEqual({ batchItemFailures: [] });
-    expect(counted(addMetric)).toEqual({ EventsValid: 1, EventsInvalid: 0, RecordsUnparseable: 1, EventsRedriven: 1 });
+    expect(counted(addMetric)).toEqual({ EventsValid: 0, EventsInvalid: 0, RecordsUnparseable: 1, EventsRedriven: 1, EventsRedriveFailed: 0, EventsReplayed: 0 });
   });
 
   it('works through the middy-wrapped handler Lambda calls', async () => {

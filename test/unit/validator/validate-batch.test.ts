@@ -104,7 +104,7 @@ describe('raw stream records', () => {
     const { response, tally } = await validateBatch(kinesisEvent([kinesisJsonRecord(envelope(event))]), makeDeps());
 
     expect(response.batchItemFailures).toEqual([]);
-    expect(tally).toEqual({ valid: 1, invalid: 0, unparseable: 0, redriven: 0 });
+    expect(tally).toEqual({ valid: 1, invalid: 0, unparseable: 0, redriven: 0, redriveFailed: 0, replayed: 0 });
     expect(putCalls()[0]?.StreamName).toBe(PROCESSED_STREAM);
     const [stored] = processedEvents();
     expect(stored?.partitionKey).toBe(event.session_id);
@@ -138,7 +138,7 @@ describe('raw stream records', () => {
     const { response, tally } = await validateBatch(kinesisEvent([record]), makeDeps());
 
     expect(response.batchItemFailures).toEqual([]);
-    expect(tally).toEqual({ valid: 0, invalid: 1, unparseable: 0, redriven: 0 });
+    expect(tally).toEqual({ valid: 0, invalid: 1, unparseable: 0, redriven: 0, redriveFailed: 0, replayed: 0 });
     expect(putCalls()).toHaveLength(0);
     const [letter] = deadLetters();
     expect(letter?.body).toEqual({
@@ -197,6 +197,20 @@ describe('raw stream records', () => {
       makeDeps(),
     );
     expect(tally).toMatchObject({ valid: 2, invalid: 0 });
+  });
+});
+
+describe('replayed records', () => {
+  it('are validated and handed on like any other, but counted apart from first-pass traffic', async () => {
+    const replayed = (event: unknown) => ({ ...envelope(event), replayed_at: NOW.toISOString() });
+    const { response, tally } = await validateBatch(
+      kinesisEvent([kinesisJsonRecord(replayed(sampleEventV3())), kinesisJsonRecord(replayed(sampleEventV3({ price: 0 })))]),
+      makeDeps(),
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    expect(processedEvents()).toHaveLength(1);
+    expect(deadLetters()).toHaveLength(1);
+    expect(tally).toEqual({ valid: 0, invalid: 0, unparseable: 0, redriven: 0, redriveFailed: 0, replayed: 2 });
   });
 });
 
@@ -306,7 +320,7 @@ describe('handing on per batch', () => {
       { itemIdentifier: invalid.kinesis.sequenceNumber },
       { itemIdentifier: garbage.kinesis.sequenceNumber },
     ]);
-    expect(tally).toEqual({ valid: 1, invalid: 0, unparseable: 0, redriven: 0 });
+    expect(tally).toEqual({ valid: 1, invalid: 0, unparseable: 0, redriven: 0, redriveFailed: 0, replayed: 0 });
     expect(sendCalls()).toHaveLength(DEFAULT_RETRY_POLICY.maxAttempts);
   });
 
@@ -345,7 +359,7 @@ describe('RedriveQueue messages', () => {
     const { response, tally } = await validateBatch(sqsEvent([sqsJsonRecord(message)]), makeDeps());
 
     expect(response.batchItemFailures).toEqual([]);
-    expect(tally).toEqual({ valid: 1, invalid: 0, unparseable: 0, redriven: 1 });
+    expect(tally).toEqual({ valid: 0, invalid: 0, unparseable: 0, redriven: 1, redriveFailed: 0, replayed: 0 });
     expect(processedEvents()[0]?.event).toMatchObject({
       ...(message.record as object),
       received_at: ORIGINAL_RECEIPT.toISOString(),
@@ -358,7 +372,7 @@ describe('RedriveQueue messages', () => {
     const message = deadLetter({ record: { ...(deadLetter().record as object), quantity: 0 } });
     const { tally } = await validateBatch(sqsEvent([sqsJsonRecord(message)]), makeDeps());
 
-    expect(tally).toMatchObject({ invalid: 1, redriven: 0 });
+    expect(tally).toMatchObject({ invalid: 0, redriveFailed: 1, redriven: 0 });
     const [letter] = deadLetters();
     expect(letter?.body).toEqual({
       reason: 'validation_failed',
@@ -387,7 +401,7 @@ describe('RedriveQueue messages', () => {
 
     const { tally } = await validateBatch(sqsEvent([sqsJsonRecord(message)]), makeDeps());
 
-    expect(tally).toMatchObject({ valid: 1, redriven: 1 });
+    expect(tally).toMatchObject({ valid: 0, redriven: 1 });
     const stored = processedEvents()[0]?.event;
     expect(stored).toMatchObject({ event_id: event.event_id, received_at: ORIGINAL_RECEIPT.toISOString(), processed_at: NOW.toISOString() });
     expect(stored).not.toHaveProperty('_source');
