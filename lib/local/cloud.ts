@@ -8,7 +8,16 @@ import { withFaults, type FaultRule } from './faults';
 import { resolveTemplate } from './intrinsics';
 import { createLambdaRuntime, type LambdaRuntime } from './lambda-runtime';
 import { apiKeyValueOf, buildOutputs, DEFAULT_OUTPUTS_PATH, writeOutputs } from './outputs';
-import { createResources, describeGroups, destroyClients, groupResources, localClients, type LocalClients, type ResourceGroups } from './resources';
+import {
+  createResources,
+  describeGroups,
+  destroyClients,
+  groupResources,
+  localClients,
+  RefusedPropertiesError,
+  type LocalClients,
+  type ResourceGroups,
+} from './resources';
 import { startSchedules } from './schedules';
 import { attachAssetDirs, LOCAL_STACK_NAME, LOCAL_STAGE, readStackAssembly, synthesize } from './template';
 import type { LocalResource, MetricTotals } from './types';
@@ -112,6 +121,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const resources = attachAssetDirs(resolved.resources, assembly);
     const groups = groupResources(resources);
     for (const line of describeGroups(groups)) log(line);
+    // Before anything is created: a property that would run differently must not start at all.
+    if (groups.properties.refused.length > 0) throw new RefusedPropertiesError(groups.properties.refused);
 
     const clients: LocalClients = localClients(endpoint.url, LOCAL_REGION);
     stoppers.push(() => destroyClients(clients));

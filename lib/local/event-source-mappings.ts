@@ -2,6 +2,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startKinesisMapping } from './kinesis-esm';
+import { assertNoRefusedProperties } from './resources';
 import { startSqsMapping } from './sqs-esm';
 import type { EventSourceMappingSpec, Invoker, LocalResource } from './types';
 
@@ -20,8 +21,13 @@ export interface EventSourceMappingsOptions {
 
 const DEFAULT_BATCH_SIZE = { kinesis: 100, sqs: 10 } as const;
 
-/** The mapping as Lambda would run it, with AWS's defaults filled in. */
+/**
+ * The mapping as Lambda would run it, with AWS's defaults filled in. Throws for a property that
+ * would change what the function gets (ParallelizationFactor > 1, FilterCriteria, ...): see
+ * PROPERTY_RULES in resources.ts.
+ */
 export function mappingSpecFrom(resource: LocalResource): EventSourceMappingSpec {
+  assertNoRefusedProperties([resource]);
   const props = resource.properties;
   const eventSourceArn = stringProp(props.EventSourceArn, `${resource.logicalId}.EventSourceArn`);
   const source = sourceOf(eventSourceArn);

@@ -14,7 +14,9 @@ import { pollUntil } from '../poll';
 /**
  * Creates the template's data resources on the local services, from their resolved properties,
  * and sorts every other resource type into: run by the local runtime, accepted without effect
- * (said so at start-up), or not supported (listed at start-up, never silently ignored).
+ * (said so at start-up), or not supported (listed at start-up, never silently ignored). The
+ * properties of the types it creates or runs are sorted the same way (PROPERTY_RULES), and one
+ * that would change behaviour without being emulated stops the start.
  */
 
 /** Types the runtime (functions, event source mappings, API, schedules) runs. */
@@ -62,10 +64,12 @@ export interface ResourceGroups {
   runByRuntime: LocalResource[];
   notEmulated: Array<{ resource: LocalResource; note: string }>;
   unsupported: LocalResource[];
+  /** What happens to each property of the created and run resources. */
+  properties: PropertyReview;
 }
 
 export function groupResources(resources: LocalResource[]): ResourceGroups {
-  const groups: ResourceGroups = { created: [], runByRuntime: [], notEmulated: [], unsupported: [] };
+  const groups: ResourceGroups = { created: [], runByRuntime: [], notEmulated: [], unsupported: [], properties: reviewProperties(resources) };
   for (const resource of resources) {
     if (CREATED_LOCALLY.has(resource.type)) groups.created.push(resource);
     else if (RUN_BY_RUNTIME.has(resource.type)) groups.runByRuntime.push(resource);
@@ -75,7 +79,7 @@ export function groupResources(resources: LocalResource[]): ResourceGroups {
   return groups;
 }
 
-/** Start-up lines naming what is not emulated and what is not supported at all. */
+/** Start-up lines naming what is not emulated, what runs differently and what is not supported at all. */
 export function describeGroups(groups: ResourceGroups): string[] {
   const lines: string[] = [];
   const byNote = new Map<string, Set<string>>();
@@ -84,9 +88,15 @@ export function describeGroups(groups: ResourceGroups): string[] {
     types.add(resource.type);
     byNote.set(note, types);
   }
-  if (byNote.size > 0) {
+  const properties = describePropertyReview(groups.properties);
+  if (byNote.size > 0 || properties.notEmulated.length > 0) {
     lines.push('Accepted, not emulated:');
     for (const [note, types] of byNote) lines.push(`  ${[...types].join(', ')}: ${note}`);
+    lines.push(...properties.notEmulated);
+  }
+  if (properties.warnings.length > 0) {
+    lines.push('Runs differently locally:');
+    lines.push(...properties.warnings);
   }
   if (groups.unsupported.length > 0) {
     lines.push('Not supported locally (declared in the template, NOT running):');
@@ -187,7 +197,7 @@ async function createTable(dynamodb: DynamoDBClient, resource: LocalResource): P
   );
 }
 
-/** Queue attributes the template sets that the local queue honours; the rest is said at start-up. */
+/** Queue attributes the template sets that the local queue honours; PROPERTY_RULES sorts the rest. */
 const QUEUE_ATTRIBUTES = [
   'DelaySeconds',
   'MaximumMessageSize',
@@ -286,4 +296,390 @@ export async function createResources(opts: {
     queues: queues.map((r) => r.ref),
     secrets: secrets.map((r) => r.ref),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Properties of the types the local cloud creates or runs: every one is honoured, said at
+// start-up to have no local effect, warned about, or refused. None is dropped without a word.
+
+/** Properties accepted without local effect, one start-up line per group. */
+export const NOT_EMULATED_PROPERTY_GROUPS = {
+  encryption: { title: 'encryption settings', effect: 'nothing is encrypted locally' },
+  pointInTimeRecovery: { title: 'point-in-time recovery', effect: 'no backups are kept' },
+  deletionProtection: { title: 'deletion protection', effect: 'everything is gone when the local cloud stops' },
+  replication: { title: 'replication', effect: 'there is one local region' },
+  tracing: { title: 'X-Ray tracing', effect: 'no traces are recorded' },
+  logging: { title: 'logging and metrics settings', effect: 'no log groups, access logs or CloudWatch metrics (function output: .local/functions.log)' },
+  platform: { title: 'runtime version and architecture', effect: "functions run on this machine's Node.js" },
+  capacity: { title: 'capacity, concurrency and storage settings', effect: 'no such limits apply locally' },
+  network: { title: 'endpoint and network settings', effect: 'everything is served by the one local endpoint' },
+  accessControl: { title: 'access control', effect: 'not enforced locally' },
+} as const;
+
+export type NotEmulatedGroup = keyof typeof NOT_EMULATED_PROPERTY_GROUPS;
+
+/**
+ * What the local cloud does with one property value:
+ * - honoured: read and acted on as AWS would;
+ * - metadata: no runtime effect on AWS either (Description, Tags), so nothing to emulate;
+ * - a group name: accepted without local effect, said once at start-up;
+ * - warn: runs differently, harmlessly for local testing; said prominently at start-up;
+ * - refuse: running without it would behave differently in a way a test could pass on, so the
+ *   local cloud does not start.
+ */
+type Verdict =
+  | 'honoured'
+  | 'metadata'
+  | NotEmulatedGroup
+  | { warn: string; property?: string }
+  | { refuse: string; property?: string }
+  | { group: NotEmulatedGroup; property: string };
+
+type PropertyRule = Verdict | ((value: unknown) => Verdict | Verdict[]);
+
+const isTrue = (value: unknown) => value === true || value === 'true';
+const asNumber = (value: unknown) => (value === undefined || value === null || value === '' ? undefined : Number(value));
+
+const lambdaTarget = (arn: unknown) => typeof arn === 'string' && arn.split(':')[2] === 'lambda';
+
+/** Per type the local cloud creates or runs: every property it knows, and what it does with it. */
+export const PROPERTY_RULES: Record<string, Record<string, PropertyRule>> = {
+  'AWS::Kinesis::Stream': {
+    Name: 'honoured',
+    ShardCount: 'honoured',
+    RetentionPeriodHours: 'honoured',
+    StreamModeDetails: (value) =>
+      (value as { StreamMode?: unknown } | undefined)?.StreamMode === 'ON_DEMAND'
+        ? // Harmless: the code under test sees shards either way; only their number differs.
+          { warn: `ON_DEMAND runs with a fixed ${ON_DEMAND_LOCAL_SHARDS} shards locally` }
+        : 'honoured',
+    StreamEncryption: 'encryption',
+    DesiredShardLevelMetrics: 'logging',
+    Tags: 'metadata',
+  },
+  'AWS::DynamoDB::Table': {
+    TableName: 'honoured',
+    KeySchema: 'honoured',
+    AttributeDefinitions: 'honoured',
+    BillingMode: 'honoured',
+    ProvisionedThroughput: 'honoured',
+    GlobalSecondaryIndexes: 'honoured',
+    LocalSecondaryIndexes: 'honoured',
+    StreamSpecification: 'honoured',
+    SSESpecification: 'encryption',
+    PointInTimeRecoverySpecification: 'pointInTimeRecovery',
+    DeletionProtectionEnabled: 'deletionProtection',
+    ContributorInsightsSpecification: 'logging',
+    TableClass: 'capacity',
+    OnDemandThroughput: 'capacity',
+    WarmThroughput: 'capacity',
+    ResourcePolicy: 'accessControl',
+    // Harmless: AWS deletes expired items lazily (within days), so no code may rely on it.
+    TimeToLiveSpecification: (value) =>
+      isTrue((value as { Enabled?: unknown } | undefined)?.Enabled) ? { warn: 'items never expire locally' } : 'honoured',
+    KinesisStreamSpecification: { refuse: 'item changes are not written to the Kinesis stream locally' },
+    ImportSourceSpecification: { refuse: 'the table would start empty locally, not with the imported items' },
+    Tags: 'metadata',
+  },
+  'AWS::SQS::Queue': {
+    QueueName: 'honoured',
+    ...Object.fromEntries(QUEUE_ATTRIBUTES.map((name) => [name, 'honoured' as const])),
+    RedrivePolicy: 'honoured',
+    SqsManagedSseEnabled: 'encryption',
+    KmsMasterKeyId: 'encryption',
+    KmsDataKeyReusePeriodSeconds: 'encryption',
+    RedriveAllowPolicy: 'accessControl',
+    FifoThroughputLimit: 'capacity',
+    // Per-group deduplication would drop, locally, messages AWS delivers.
+    DeduplicationScope: (value) =>
+      value === undefined || value === 'queue' ? 'honoured' : { refuse: 'the local queue deduplicates across the whole queue, not per message group' },
+    Tags: 'metadata',
+  },
+  'AWS::SecretsManager::Secret': {
+    Name: 'honoured',
+    Description: 'metadata',
+    SecretString: 'honoured',
+    GenerateSecretString: 'honoured',
+    KmsKeyId: 'encryption',
+    ReplicaRegions: 'replication',
+    Tags: 'metadata',
+  },
+  'AWS::Lambda::Function': {
+    __assetDir: 'honoured',
+    FunctionName: 'honoured',
+    Code: 'honoured',
+    Handler: 'honoured',
+    Timeout: 'honoured',
+    MemorySize: 'honoured',
+    Environment: 'honoured',
+    // Its ARN is what the event source mappings report; IAM itself is not enforced.
+    Role: 'honoured',
+    Runtime: (value) =>
+      typeof value === 'string' && value.startsWith('nodejs') ? 'platform' : { refuse: 'the local runtime runs Node.js functions only' },
+    Architectures: 'platform',
+    SnapStart: 'platform',
+    RuntimeManagementConfig: 'platform',
+    LoggingConfig: 'logging',
+    TracingConfig: 'tracing',
+    ReservedConcurrentExecutions: 'capacity',
+    EphemeralStorage: 'capacity',
+    VpcConfig: 'network',
+    KmsKeyArn: 'encryption',
+    CodeSigningConfigArn: 'accessControl',
+    Layers: { refuse: "layers are not loaded locally; the function's bundle must hold all its code" },
+    DeadLetterConfig: { refuse: 'failed asynchronous invocations are not sent to a dead-letter target locally' },
+    FileSystemConfigs: { refuse: 'file systems are not mounted locally' },
+    ImageConfig: { refuse: 'container images are not run locally' },
+    PackageType: (value) => (value === 'Image' ? { refuse: 'container images are not run locally' } : 'honoured'),
+    Description: 'metadata',
+    Tags: 'metadata',
+  },
+  'AWS::Lambda::EventSourceMapping': {
+    EventSourceArn: (value) => {
+      const service = typeof value === 'string' ? value.split(':')[2] : undefined;
+      return service === 'kinesis' || service === 'sqs' ? 'honoured' : { refuse: 'the local cloud runs Kinesis and SQS event sources only' };
+    },
+    FunctionName: 'honoured',
+    Enabled: 'honoured',
+    BatchSize: 'honoured',
+    MaximumBatchingWindowInSeconds: 'honoured',
+    StartingPosition: 'honoured',
+    StartingPositionTimestamp: 'honoured',
+    FunctionResponseTypes: 'honoured',
+    BisectBatchOnFunctionError: 'honoured',
+    MaximumRetryAttempts: 'honoured',
+    MaximumRecordAgeInSeconds: 'honoured',
+    // The local poller runs one batch per shard at a time; more at once changes ordering and
+    // breaks the loader's exactly-once aggregates (docs/architecture.md), so 2 must not run as 1.
+    ParallelizationFactor: (value) =>
+      (asNumber(value) ?? 1) === 1 ? 'honoured' : { refuse: 'the local poller runs one batch per shard at a time (ParallelizationFactor 1)' },
+    // Records the filter would drop would reach the function locally.
+    FilterCriteria: (value) =>
+      ((value as { Filters?: unknown[] } | undefined)?.Filters ?? []).length === 0
+        ? 'honoured'
+        : { refuse: 'records are not filtered locally; the function would get records AWS drops' },
+    TumblingWindowInSeconds: (value) =>
+      (asNumber(value) ?? 0) === 0 ? 'honoured' : { refuse: 'tumbling windows (state carried between invocations) are not emulated' },
+    DestinationConfig: (value) => {
+      const config = (value ?? {}) as { OnFailure?: { Destination?: unknown }; OnSuccess?: unknown };
+      const verdicts: Verdict[] = [];
+      const onFailure = config.OnFailure?.Destination;
+      if (onFailure !== undefined) {
+        verdicts.push(
+          typeof onFailure === 'string' && onFailure.split(':')[2] === 'sqs'
+            ? 'honoured'
+            : { refuse: 'on-failure records go to SQS queues only locally', property: 'DestinationConfig.OnFailure' },
+        );
+      }
+      if (config.OnSuccess !== undefined) verdicts.push({ refuse: 'on-success destinations are not emulated', property: 'DestinationConfig.OnSuccess' });
+      return verdicts.length > 0 ? verdicts : 'honoured';
+    },
+    ScalingConfig: 'capacity',
+    ProvisionedPollerConfig: 'capacity',
+    MetricsConfig: 'logging',
+    KmsKeyArn: 'encryption',
+    Tags: 'metadata',
+  },
+  'AWS::ApiGateway::RestApi': {
+    Name: 'honoured',
+    BinaryMediaTypes: 'honoured',
+    ApiKeySourceType: (value) =>
+      value === undefined || value === 'HEADER' ? 'honoured' : { refuse: 'the local API reads API keys from the x-api-key header only' },
+    EndpointConfiguration: 'network',
+    DisableExecuteApiEndpoint: 'network',
+    MinimumCompressionSize: 'network',
+    Policy: 'accessControl',
+    Body: { refuse: 'an OpenAPI body is not read locally; declare resources and methods' },
+    BodyS3Location: { refuse: 'an OpenAPI body is not read locally; declare resources and methods' },
+    CloneFrom: { refuse: 'cloned APIs are not read locally; declare resources and methods' },
+    Description: 'metadata',
+    Tags: 'metadata',
+  },
+  'AWS::ApiGateway::Resource': { RestApiId: 'honoured', ParentId: 'honoured', PathPart: 'honoured' },
+  'AWS::ApiGateway::Method': {
+    RestApiId: 'honoured',
+    ResourceId: 'honoured',
+    HttpMethod: 'honoured',
+    ApiKeyRequired: 'honoured',
+    MethodResponses: 'honoured',
+    Integration: (value) => {
+      const type = (value as { Type?: unknown } | undefined)?.Type;
+      return type === 'AWS_PROXY' || type === 'MOCK' ? 'honoured' : { refuse: `${String(type)} integrations are not run locally (AWS_PROXY and MOCK are)` };
+    },
+    // Requests AWS would refuse would reach the function locally.
+    AuthorizationType: (value) =>
+      value === undefined || value === 'NONE' ? 'honoured' : { refuse: 'requests are not authorized locally' },
+    AuthorizerId: { refuse: 'requests are not authorized locally' },
+    AuthorizationScopes: { refuse: 'requests are not authorized locally' },
+    RequestValidatorId: { refuse: 'requests are not validated locally' },
+    // Only a request validator acts on these.
+    RequestParameters: 'metadata',
+    RequestModels: 'metadata',
+    OperationName: 'metadata',
+  },
+  'AWS::ApiGateway::Deployment': {
+    RestApiId: 'honoured',
+    StageName: 'honoured',
+    StageDescription: { warn: "a deployment's stage settings are not read locally" },
+    DeploymentCanarySettings: { warn: 'every request goes to the deployment locally, none to a canary' },
+    Description: 'metadata',
+  },
+  'AWS::ApiGateway::Stage': {
+    RestApiId: 'honoured',
+    StageName: 'honoured',
+    DeploymentId: 'honoured',
+    Variables: 'honoured',
+    MethodSettings: (value) => {
+      const verdicts: Verdict[] = ['honoured'];
+      for (const setting of Array.isArray(value) ? (value as Array<Record<string, unknown>>) : []) {
+        if (['LoggingLevel', 'DataTraceEnabled', 'MetricsEnabled'].some((name) => setting[name] !== undefined)) {
+          verdicts.push({ group: 'logging', property: 'MethodSettings logging/metrics' });
+        }
+        // Harmless: a cache only serves what the function returned before.
+        if (isTrue(setting.CachingEnabled)) verdicts.push({ warn: 'responses are not cached locally', property: 'MethodSettings.CachingEnabled' });
+      }
+      return verdicts;
+    },
+    AccessLogSetting: 'logging',
+    TracingEnabled: 'tracing',
+    CacheClusterEnabled: (value) => (isTrue(value) ? { warn: 'responses are not cached locally' } : 'honoured'),
+    CacheClusterSize: 'capacity',
+    ClientCertificateId: 'accessControl',
+    CanarySetting: { warn: 'every request goes to the stage deployment locally, none to a canary' },
+    DocumentationVersion: 'metadata',
+    Description: 'metadata',
+    Tags: 'metadata',
+  },
+  'AWS::ApiGateway::ApiKey': {
+    Value: 'honoured',
+    Enabled: 'honoured',
+    // Locally a key is checked through its usage plans only.
+    StageKeys: 'accessControl',
+    Name: 'metadata',
+    CustomerId: 'metadata',
+    GenerateDistinctId: 'metadata',
+    Description: 'metadata',
+    Tags: 'metadata',
+  },
+  'AWS::ApiGateway::UsagePlan': {
+    ApiStages: 'honoured',
+    Throttle: 'honoured',
+    Quota: 'honoured',
+    UsagePlanName: 'metadata',
+    Description: 'metadata',
+    Tags: 'metadata',
+  },
+  'AWS::ApiGateway::UsagePlanKey': { KeyId: 'honoured', KeyType: 'honoured', UsagePlanId: 'honoured' },
+  'AWS::Events::Rule': {
+    ScheduleExpression: 'honoured',
+    State: 'honoured',
+    Name: 'honoured',
+    // Nothing emits events locally, so such a rule never fires; it may well be an operations rule.
+    EventPattern: { warn: 'event patterns are not evaluated locally; the rule never fires' },
+    EventBusName: (value) => (value === undefined || value === 'default' ? 'honoured' : { warn: 'there is only the default event bus locally' }),
+    RoleArn: 'accessControl',
+    Targets: (value) => {
+      const verdicts: Verdict[] = ['honoured'];
+      for (const target of Array.isArray(value) ? (value as Array<Record<string, unknown>>) : []) {
+        const at = (name: string) => `Targets[${String(target.Id ?? '?')}].${name}`;
+        if (!lambdaTarget(target.Arn)) verdicts.push({ refuse: 'only Lambda function targets are invoked locally', property: at('Arn') });
+        for (const name of ['InputPath', 'InputTransformer']) {
+          if (target[name] !== undefined) verdicts.push({ refuse: 'the target would get a different event locally', property: at(name) });
+        }
+        const retries = asNumber((target.RetryPolicy as { MaximumRetryAttempts?: unknown } | undefined)?.MaximumRetryAttempts);
+        // Harmless: a failed scheduled run is logged; the next firing runs again.
+        if (retries !== undefined && retries > 0) verdicts.push({ warn: 'failed invocations are not retried locally', property: at('RetryPolicy') });
+        if (target.DeadLetterConfig !== undefined) {
+          verdicts.push({ refuse: 'failed invocations are not sent to a dead-letter queue locally', property: at('DeadLetterConfig') });
+        }
+        if (target.RoleArn !== undefined) verdicts.push({ group: 'accessControl', property: at('RoleArn') });
+      }
+      return verdicts;
+    },
+    Description: 'metadata',
+    Tags: 'metadata',
+  },
+};
+
+/** One property that runs differently locally, or that the local cloud refuses. */
+export interface PropertyFinding {
+  logicalId: string;
+  type: string;
+  property: string;
+  value: unknown;
+  reason: string;
+}
+
+export interface PropertyReview {
+  /** Property names by not-emulated group, in the order the template uses them. */
+  notEmulated: Map<NotEmulatedGroup, Set<string>>;
+  warnings: PropertyFinding[];
+  /** Properties of a created or run type that the local cloud does not know: listed, not dropped. */
+  unknown: PropertyFinding[];
+  refused: PropertyFinding[];
+}
+
+/** Sorts every property of the types the local cloud creates or runs (see PROPERTY_RULES). */
+export function reviewProperties(resources: LocalResource[]): PropertyReview {
+  const review: PropertyReview = { notEmulated: new Map(), warnings: [], unknown: [], refused: [] };
+  for (const resource of resources) {
+    const rules = PROPERTY_RULES[resource.type];
+    if (!rules) continue;
+    for (const [property, value] of Object.entries(resource.properties)) {
+      const finding = (reason: string, at = property): PropertyFinding => ({ logicalId: resource.logicalId, type: resource.type, property: at, value, reason });
+      const rule = rules[property];
+      if (rule === undefined) {
+        review.unknown.push(finding('not read locally'));
+        continue;
+      }
+      const verdicts = typeof rule === 'function' ? [rule(value)].flat() : [rule];
+      for (const verdict of verdicts) {
+        if (verdict === 'honoured' || verdict === 'metadata') continue;
+        if (typeof verdict === 'string' || 'group' in verdict) {
+          const group = typeof verdict === 'string' ? verdict : verdict.group;
+          const names = review.notEmulated.get(group) ?? new Set<string>();
+          names.add(typeof verdict === 'string' ? property : verdict.property);
+          review.notEmulated.set(group, names);
+        } else if ('warn' in verdict) review.warnings.push(finding(verdict.warn, verdict.property));
+        else review.refused.push(finding(verdict.refuse, verdict.property));
+      }
+    }
+  }
+  return review;
+}
+
+function describeValue(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Start-up lines for the review: one per not-emulated group, one per warning. */
+export function describePropertyReview(review: PropertyReview): { notEmulated: string[]; warnings: string[] } {
+  const notEmulated = [...review.notEmulated].map(([group, names]) => {
+    const { title, effect } = NOT_EMULATED_PROPERTY_GROUPS[group];
+    return `  ${title} (${[...names].join(', ')}): ${effect}`;
+  });
+  const warnings = review.warnings.map((w) => `  ${w.logicalId}.${w.property} (${w.type}): ${w.reason}`);
+  if (review.unknown.length > 0) {
+    warnings.push(`  not read locally, ignored: ${review.unknown.map((u) => `${u.logicalId}.${u.property}`).join(', ')}`);
+  }
+  return { notEmulated, warnings };
+}
+
+export class RefusedPropertiesError extends Error {
+  constructor(readonly refused: PropertyFinding[]) {
+    super(
+      [
+        'The template sets properties the local cloud cannot run as AWS would:',
+        ...refused.map((r) => `  ${r.logicalId}.${r.property} = ${describeValue(r.value)} (${r.type}): ${r.reason}`),
+      ].join('\n'),
+    );
+    this.name = 'RefusedPropertiesError';
+  }
+}
+
+/** Throws when any resource sets a property that would make it behave differently locally. */
+export function assertNoRefusedProperties(resources: LocalResource[]): void {
+  const { refused } = reviewProperties(resources);
+  if (refused.length > 0) throw new RefusedPropertiesError(refused);
 }
