@@ -36,8 +36,11 @@ export interface StatusSignals {
   dlqOldestAgeSeconds?: number;
   /** Largest GetRecords iterator age over both streams (AWS). */
   iteratorAgeSeconds?: number;
-  /** Records written but not yet seen downstream, from the counters (local). */
-  backlog?: { validator: number; loader: number };
+  /**
+   * Records written but not yet seen downstream, from the counters (local). Not floored: a
+   * negative value means the counters disagree, which status says rather than hides.
+   */
+  backlog?: Backlog;
   lastStoredAt?: Date;
   /** How lastStoredAt was found, for the reader. */
   lastStoredBasis?: string;
@@ -56,6 +59,33 @@ export interface StatusReport {
 }
 
 const n = (counts: Record<string, number>, name: string) => counts[name] ?? 0;
+
+export interface Backlog {
+  /** First-pass events accepted by the collector and not yet judged by the validator. */
+  validator: number;
+  /** Events the validator handed on to the processed stream and the loader has not yet handled. */
+  loader: number;
+}
+
+/**
+ * From the counters: the validator's EventsValid / EventsInvalid count only first-pass records
+ * (redriven and replayed ones have their own counters), so accepted - valid - invalid is what
+ * the validator has still to judge. The loader gets first-pass valid, redriven-valid and replayed
+ * events; a replay with --include-invalid (EventsReplayed counts the invalid ones too) or of the
+ * processed stream makes its number approximate.
+ */
+export function backlogFrom(counts: Record<string, number>): Backlog {
+  return {
+    validator: n(counts, 'EventsAccepted') - n(counts, 'EventsValid') - n(counts, 'EventsInvalid'),
+    loader:
+      n(counts, 'EventsValid') +
+      n(counts, 'EventsRedriven') +
+      n(counts, 'EventsReplayed') -
+      n(counts, 'EventsStored') -
+      n(counts, 'EventsDuplicate') -
+      n(counts, 'LoadFailed'),
+  };
+}
 
 /** The verdict: NO_DATA when nothing arrives or is stored; DEGRADED on any degrading reason. */
 export function evaluateStatus(signals: StatusSignals, thresholds: Thresholds, now: Date): StatusReport {
@@ -100,11 +130,40 @@ export function evaluateStatus(signals: StatusSignals, thresholds: Thresholds, n
         : { severity: 'info', message: line },
     );
   }
-  if (signals.backlog) {
+  const redriven = n(counts, 'EventsRedriven');
+  const redriveFailed = n(counts, 'EventsRedriveFailed');
+  const replayed = n(counts, 'EventsReplayed');
+  if (redriven + redriveFailed + replayed > 0) {
     reasons.push({
       severity: 'info',
-      message: `backlog: ${signals.backlog.validator} raw record(s) not yet validated, ${signals.backlog.loader} valid event(s) not yet loaded`,
+      message: `redriven ${redriven + redriveFailed} (${redriven} valid now, ${redriveFailed} still invalid), replayed ${replayed} ${scope}; not part of validity`,
     });
+  }
+  if (signals.backlog) {
+    const { validator, loader } = signals.backlog;
+    if (validator >= 0 && loader >= 0) {
+      reasons.push({
+        severity: 'info',
+        message: `backlog: ${validator} raw record(s) not yet validated, ${loader} valid event(s) not yet loaded`,
+      });
+    }
+    if (validator < 0) {
+      reasons.push({
+        severity: 'warn',
+        message:
+          `counters are inconsistent: the validator judged ${-validator} more first-pass event(s) than the collector accepted ` +
+          '(EventsValid + EventsInvalid > EventsAccepted: records put on the raw stream by something other than the collector, ' +
+          'or replayed by a CLI older than the validator), so the backlog is unknown',
+      });
+    }
+    if (loader < 0) {
+      reasons.push({
+        severity: 'warn',
+        message:
+          `counters are inconsistent: the loader handled ${-loader} more event(s) than the validator handed on ` +
+          '(a replay of the processed stream does that), so the loader backlog is unknown',
+      });
+    }
   }
   if (n(counts, 'LoadFailed') > 0) {
     reasons.push({ severity: 'warn', message: `${n(counts, 'LoadFailed')} event(s) failed to load ${scope} (reason load_failed in the DLQ)` });
@@ -142,10 +201,7 @@ export async function localSignals(target: Target, now: Date): Promise<StatusSig
     source: 'local-counters',
     counts,
     ...dlq,
-    backlog: {
-      validator: Math.max(0, n(counts, 'EventsAccepted') - n(counts, 'EventsValid') - n(counts, 'EventsInvalid') - n(counts, 'RecordsUnparseable')),
-      loader: Math.max(0, n(counts, 'EventsValid') - n(counts, 'EventsStored') - n(counts, 'EventsDuplicate') - n(counts, 'LoadFailed')),
-    },
+    backlog: backlogFrom(counts),
     ...(last ? { lastStoredAt: last, lastStoredBasis: 'newest Aggregates hour holding events, by event_time' } : {}),
   };
 }
@@ -193,12 +249,23 @@ export const COUNTED_METRICS = [
   'EventsInvalid',
   'RecordsUnparseable',
   'EventsRedriven',
+  'EventsRedriveFailed',
+  'EventsReplayed',
   'EventsStored',
   'EventsDuplicate',
   'LoadFailed',
 ] as const;
 
 const LOOKBACK_SECONDS = 3 * 3600;
+
+/**
+ * The SEARCH for one of this stack's metrics, summed over every `service`: the functions publish
+ * under the stack name as their namespace, so another stage in the account is not counted.
+ * The namespace holds a hyphen, so it is quoted.
+ */
+export function metricSearch(namespace: string, metricName: string): string {
+  return `SUM(SEARCH('{"${namespace}",service} MetricName="${metricName}"', 'Sum', 60))`;
+}
 
 /**
  * AWS: the EMF metrics summed over every `service` (a SEARCH, so no function name is assumed),
@@ -211,7 +278,7 @@ export async function cloudWatchSignals(target: Target, thresholds: Thresholds, 
   const queries: MetricDataQuery[] = [
     ...COUNTED_METRICS.map((name) => ({
       Id: `m_${name}`,
-      Expression: `SUM(SEARCH('{EcommercePipeline,service} MetricName="${name}"', 'Sum', 60))`,
+      Expression: metricSearch(target.outputs.stackName, name),
       Period: 60,
     })),
     ...[target.output('RawStreamName'), target.output('ProcessedStreamName')].map((stream, index) => ({

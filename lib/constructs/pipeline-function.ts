@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Validations, type Duration } from 'aws-cdk-lib';
+import { Stack, Validations, type Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
@@ -97,7 +97,8 @@ export class PipelineFunction extends NodejsFunction {
       logGroup,
       environment: {
         POWERTOOLS_SERVICE_NAME: props.source,
-        POWERTOOLS_METRICS_NAMESPACE: 'EcommercePipeline',
+        // One namespace per stack, so two stages in one account keep their metrics apart.
+        POWERTOOLS_METRICS_NAMESPACE: Stack.of(scope).stackName,
         POWERTOOLS_LOG_LEVEL: config.logLevel,
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,

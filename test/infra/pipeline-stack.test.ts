@@ -94,7 +94,8 @@ describe('functions', () => {
     const variables = resourceOf(template, 'AWS::Lambda::Function', name).resource.Properties?.Environment?.Variables;
     expect(variables).toMatchObject({
       POWERTOOLS_SERVICE_NAME: service,
-      POWERTOOLS_METRICS_NAMESPACE: 'EcommercePipeline',
+      // The stack's own name, so each stage's metrics are apart from the others'.
+      POWERTOOLS_METRICS_NAMESPACE: `EcommercePipeline-${config.stage}`,
       POWERTOOLS_LOG_LEVEL: config.logLevel,
       NODE_OPTIONS: '--enable-source-maps',
     });

@@ -35,6 +35,16 @@ describe('stage local, on-demand streams, generator off, retained data', () => {
     expect(stack.stackName).toBe('EcommercePipeline-local');
   });
 
+  it('publishes every function\'s metrics under the namespace EcommercePipeline-local', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (resource) => resource.Properties?.Environment?.Variables?.POWERTOOLS_SERVICE_NAME !== undefined,
+    );
+    expect(functions.length).toBeGreaterThanOrEqual(4);
+    for (const resource of functions) {
+      expect(resource.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE).toBe('EcommercePipeline-local');
+    }
+  });
+
   it.each(['RawStream', 'ProcessedStream'])('%s is on-demand, without a shard count', (name) => {
     const { resource } = resourceOf(template, 'AWS::Kinesis::Stream', name);
     expect(resource.Properties?.StreamModeDetails).toEqual({ StreamMode: 'ON_DEMAND' });
