@@ -16,7 +16,7 @@ import {
   type ReplayRange,
   type ReplaySummary,
 } from './replay';
-import { readEventsFrom, sendEvents, type SendSummary } from './send';
+import { readEventsFrom, sendEvents, sendSucceeded, type SendSummary } from './send';
 import {
   cloudWatchSignals,
   DEFAULT_THRESHOLDS,
@@ -133,7 +133,7 @@ export function buildProgram(): Command {
         }
         if (options.json) printJson({ ...summary, ...(intendedInvalid !== undefined ? { generatedInvalid: intendedInvalid } : {}) });
         else printSendSummary(summary, intendedInvalid);
-        if (summary.failed > 0) process.exitCode = 1;
+        if (!sendSucceeded(summary)) process.exitCode = 1;
       }),
     );
 
@@ -443,7 +443,16 @@ function printSendSummary(s: SendSummary, generatedInvalid?: number): void {
   codes('invalid by code', s.invalidCodes);
   codes('rejected by code', s.rejectedCodes);
   codes('request errors by status', s.requestErrors);
+  if (s.splitRequests > 0) console.log(`${s.splitRequests} request(s) too large (413) were split in halves and sent again`);
   if (s.invalid > 0) console.log('Invalid events go on to the DeadLetterQueue: pipeline dlq stats');
+  if (s.notWritten > 0) {
+    console.log(
+      `NOT WRITTEN: ${s.notWritten} of ${s.events} event(s): the API refused their whole request ` +
+        `(${Object.entries(s.notWrittenByStatus).map(([status, n]) => `${n} by ${status}`).join(', ')}); ` +
+        'nothing was stored for them. Fix them and send them again.',
+    );
+  }
+  if (s.failed > 0) console.log(`NOT WRITTEN: ${s.failed} event(s) still to be retried after every attempt. Send them again.`);
 }
 
 function printStats(stats: DeadLetterStats): void {

@@ -25,6 +25,15 @@ export interface SendSummary {
   rejected: number;
   /** Still `retry` (or unsent) after every attempt. */
   failed: number;
+  /**
+   * Of `rejected`: events never written because the API refused their whole request (400, 413,
+   * 415, ...), as opposed to a per-event `rejected` result. Any of these fails the command.
+   */
+  notWritten: number;
+  /** `notWritten` by the status code of the refused request. */
+  notWrittenByStatus: Record<string, number>;
+  /** Requests answered 413 that were split in halves and sent again. */
+  splitRequests: number;
   /** Events sent again with the same event_id after a `retry` result or a transient failure. */
   resent: number;
   invalidCodes: Record<string, number>;
@@ -116,7 +125,7 @@ export async function readEventsFrom(file: string): Promise<unknown[]> {
 type Outcome =
   | { kind: 'results'; results: IngestResult[]; statusCode: number }
   | { kind: 'transient'; label: string }
-  | { kind: 'refused'; code: string; message: string; label: string };
+  | { kind: 'refused'; status: number; code: string; message: string; label: string };
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -140,6 +149,9 @@ export async function sendEvents(events: readonly unknown[], options: SendOption
     invalid: 0,
     rejected: 0,
     failed: 0,
+    notWritten: 0,
+    notWrittenByStatus: {},
+    splitRequests: 0,
     resent: 0,
     invalidCodes: {},
     rejectedCodes: {},
@@ -188,6 +200,7 @@ export async function sendEvents(events: readonly unknown[], options: SendOption
     const error = isObject(payload) && isObject(payload.error) ? payload.error : undefined;
     return {
       kind: 'refused',
+      status: response.status,
       label,
       code: typeof error?.code === 'string' ? error.code : `http_${response.status}`,
       message: messageOf(payload) ?? text.slice(0, 200),
@@ -214,40 +227,7 @@ export async function sendEvents(events: readonly unknown[], options: SendOption
           const wait = due - Date.now();
           if (wait > 0) await sleep(wait);
         }
-        const outcome = await post(batch);
-        if (outcome.kind === 'transient') {
-          summary.requestErrors[outcome.label] = (summary.requestErrors[outcome.label] ?? 0) + 1;
-          again.push(...batch);
-          continue;
-        }
-        if (outcome.kind === 'refused') {
-          summary.requestErrors[outcome.label] = (summary.requestErrors[outcome.label] ?? 0) + 1;
-          summary.rejected += batch.length;
-          count(summary.rejectedCodes, outcome.code, batch.length);
-          options.progress?.increment(batch.length, `${outcome.label} ${outcome.message}`.slice(0, 60));
-          continue;
-        }
-        let settled = 0;
-        for (const result of outcome.results) {
-          const event = batch[result.index];
-          if (result.status === 'retry') {
-            if (event !== undefined) again.push(event);
-            continue;
-          }
-          settled++;
-          if (result.status === 'rejected') {
-            summary.rejected++;
-            for (const e of result.errors ?? []) count(summary.rejectedCodes, e.code);
-          } else if (result.valid) {
-            summary.accepted++;
-            summary.valid++;
-          } else {
-            summary.accepted++;
-            summary.invalid++;
-            for (const code of new Set((result.errors ?? []).map((e) => e.code))) count(summary.invalidCodes, code);
-          }
-        }
-        options.progress?.increment(settled, `accepted ${summary.accepted}, invalid ${summary.invalid}`);
+        await sendBatch(batch, again);
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
@@ -259,6 +239,56 @@ export async function sendEvents(events: readonly unknown[], options: SendOption
     pending = again;
   }
 
+  /**
+   * One request and its outcome. A 413 (the request is too large as a whole) is split in halves,
+   * each sent the same way, so only an event too large on its own is refused.
+   */
+  async function sendBatch(batch: readonly unknown[], again: unknown[]): Promise<void> {
+    const outcome = await post(batch);
+    if (outcome.kind === 'transient') {
+      summary.requestErrors[outcome.label] = (summary.requestErrors[outcome.label] ?? 0) + 1;
+      again.push(...batch);
+      return;
+    }
+    if (outcome.kind === 'refused') {
+      summary.requestErrors[outcome.label] = (summary.requestErrors[outcome.label] ?? 0) + 1;
+      if (outcome.status === 413 && batch.length > 1) {
+        summary.splitRequests++;
+        const half = Math.ceil(batch.length / 2);
+        await sendBatch(batch.slice(0, half), again);
+        await sendBatch(batch.slice(half), again);
+        return;
+      }
+      summary.rejected += batch.length;
+      summary.notWritten += batch.length;
+      count(summary.notWrittenByStatus, outcome.label, batch.length);
+      count(summary.rejectedCodes, outcome.code, batch.length);
+      options.progress?.increment(batch.length, `${outcome.label} ${outcome.message}`.slice(0, 60));
+      return;
+    }
+    let settled = 0;
+    for (const result of outcome.results) {
+      const event = batch[result.index];
+      if (result.status === 'retry') {
+        if (event !== undefined) again.push(event);
+        continue;
+      }
+      settled++;
+      if (result.status === 'rejected') {
+        summary.rejected++;
+        for (const e of result.errors ?? []) count(summary.rejectedCodes, e.code);
+      } else if (result.valid) {
+        summary.accepted++;
+        summary.valid++;
+      } else {
+        summary.accepted++;
+        summary.invalid++;
+        for (const code of new Set((result.errors ?? []).map((e) => e.code))) count(summary.invalidCodes, code);
+      }
+    }
+    options.progress?.increment(settled, `accepted ${summary.accepted}, invalid ${summary.invalid}`);
+  }
+
   const elapsed = (Date.now() - startedAt) / 1000;
   summary.durationSeconds = Math.round(elapsed * 100) / 100;
   summary.eventsPerSecond = elapsed > 0 ? Math.round((summary.events / elapsed) * 10) / 10 : 0;
@@ -268,6 +298,11 @@ export async function sendEvents(events: readonly unknown[], options: SendOption
     max: round(percentile(latencies, 100)),
   };
   return summary;
+}
+
+/** The command fails when events were not written: still `retry`, or refused as a whole request. */
+export function sendSucceeded(summary: Pick<SendSummary, 'failed' | 'notWritten'>): boolean {
+  return summary.failed === 0 && summary.notWritten === 0;
 }
 
 function round(value: number | undefined): number | undefined {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventsUrl, parseEvents, sendEvents, type IngestResult } from '../../../lib/cli/send';
+import { eventsUrl, parseEvents, sendEvents, sendSucceeded, type IngestResult } from '../../../lib/cli/send';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -95,7 +95,7 @@ describe('sendEvents', () => {
     const { calls, fetchFn } = fakeApi(() => ({ status: 400, body: { error: { code: 'too_deep', message: 'nesting too deep' } } }));
     const summary = await sendEvents([{ event_id: 'e1' }, { event_id: 'e2' }], { ...options, fetch: fetchFn });
     expect(calls).toHaveLength(1);
-    expect(summary).toMatchObject({ rejected: 2, rejectedCodes: { too_deep: 2 }, failed: 0 });
+    expect(summary).toMatchObject({ rejected: 2, rejectedCodes: { too_deep: 2 }, failed: 0, notWritten: 2 });
   });
 
   it('stops with a clear error on a wrong API key', async () => {
@@ -116,5 +116,64 @@ describe('sendEvents', () => {
 
   it('refuses a batch size the API would refuse', async () => {
     await expect(sendEvents([{}], { ...options, batchSize: 501 })).rejects.toThrow(/--batch must be 1 to 500/);
+  });
+});
+
+describe('sendEvents: a request too large as a whole (413)', () => {
+  const events = (n: number) => Array.from({ length: n }, (_, i) => ({ event_id: `e${i + 1}`, big: false }));
+  const accepted = (batch: Array<Record<string, unknown>>) => ({ status: 202, body: { results: results(batch, () => 'accepted') } });
+
+  it('splits the request in halves until each part fits, and writes every event', async () => {
+    // The API takes at most 2 events a request.
+    const { calls, fetchFn } = fakeApi((batch) =>
+      batch.length > 2 ? { status: 413, body: { message: 'Request Too Long' } } : accepted(batch),
+    );
+    const summary = await sendEvents(events(5), { ...options, batchSize: 5, fetch: fetchFn });
+    expect(calls.map((c) => c.events.map((e) => e.event_id))).toEqual([
+      ['e1', 'e2', 'e3', 'e4', 'e5'],
+      ['e1', 'e2', 'e3'],
+      ['e1', 'e2'],
+      ['e3'],
+      ['e4', 'e5'],
+    ]);
+    expect(summary).toMatchObject({ events: 5, accepted: 5, rejected: 0, notWritten: 0, failed: 0, splitRequests: 2, requestErrors: { '413': 2 } });
+    expect(sendSucceeded(summary)).toBe(true);
+  });
+
+  it('rejects only the event that is too large on its own, and the command fails', async () => {
+    const all = events(4);
+    all[2]!.big = true;
+    const { fetchFn } = fakeApi((batch) =>
+      batch.some((e) => e.big) ? { status: 413, body: { error: { code: 'payload_too_large', message: 'too large' } } } : accepted(batch),
+    );
+    const summary = await sendEvents(all, { ...options, batchSize: 4, fetch: fetchFn });
+    expect(summary).toMatchObject({
+      accepted: 3,
+      rejected: 1,
+      notWritten: 1,
+      notWrittenByStatus: { '413': 1 },
+      rejectedCodes: { payload_too_large: 1 },
+    });
+    expect(sendSucceeded(summary)).toBe(false);
+  });
+
+  it('fails the command when a whole request is refused (400, 415) and leaves its events unwritten', async () => {
+    for (const status of [400, 415]) {
+      const { calls, fetchFn } = fakeApi(() => ({ status, body: { error: { code: 'bad_request', message: 'm' } } }));
+      const summary = await sendEvents(events(2), { ...options, fetch: fetchFn });
+      expect(calls).toHaveLength(1);
+      expect(summary).toMatchObject({ rejected: 2, notWritten: 2, notWrittenByStatus: { [status]: 2 }, splitRequests: 0 });
+      expect(sendSucceeded(summary)).toBe(false);
+    }
+  });
+
+  it('does not fail the command for per-event rejections in a 207', async () => {
+    const { fetchFn } = fakeApi((batch) => ({
+      status: 207,
+      body: { results: batch.map((e, index) => ({ index, event_id: e.event_id, status: 'rejected', valid: false, errors: [{ path: '', code: 'too_large', message: 'm' }] })) },
+    }));
+    const summary = await sendEvents(events(2), { ...options, fetch: fetchFn });
+    expect(summary).toMatchObject({ rejected: 2, notWritten: 0 });
+    expect(sendSucceeded(summary)).toBe(true);
   });
 });
