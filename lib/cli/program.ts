@@ -280,6 +280,10 @@ export function buildProgram(): Command {
     .option('--end-seq <sequenceNumber>', 'last sequence number of the range')
     .addOption(new Option('--stream <stream>', 'stream of --from/--shard ranges').choices(['raw', 'processed']).default('raw'))
     .option('--from-failure-queue', 'replay every range named in the StreamFailureQueue, deleting each message once done')
+    .option(
+      '--include-invalid',
+      'with --from on the raw stream: put back invalid and unparseable records too (default: only events valid now; the others are in the DeadLetterQueue from the first pass)',
+    )
     .option('--dry-run', 'count the records; put nothing')
     .option('--json', 'print the summary as JSON')
     .action(
@@ -288,11 +292,20 @@ export function buildProgram(): Command {
         if (modes.filter(Boolean).length !== 1) {
           throw new CliError('give exactly one of --from, --failure-record, --shard (with --start-seq and --end-seq) or --from-failure-queue');
         }
+        if (options.includeInvalid && (options.from === undefined || options.stream !== 'raw')) {
+          throw new CliError('--include-invalid applies to --from on the raw stream; other ranges are put back whole already');
+        }
         const t = await target(command);
         const streams = [t.output('RawStreamName'), t.output('ProcessedStreamName')];
         const streamName = options.stream === 'processed' ? streams[1]! : streams[0]!;
         const progress = createProgress({ label: 'replay', total: 0, enabled: false });
-        const replayOptions = { dryRun: Boolean(options.dryRun), progress, readPauseMs: t.isLocal ? 0 : 200 };
+        const replayOptions = {
+          dryRun: Boolean(options.dryRun),
+          progress,
+          readPauseMs: t.isLocal ? 0 : 200,
+          rawStreamName: streams[0],
+          includeInvalid: Boolean(options.includeInvalid),
+        };
         let summary: ReplaySummary;
         if (options.fromFailureQueue) {
           summary = await replayFailureQueue(t.sqs(), t.kinesis(), t.output('StreamFailureQueueUrl'), streams, replayOptions);
@@ -499,17 +512,33 @@ function printRedrive(s: RedriveSummary): void {
 
 function printReplay(s: ReplaySummary): void {
   if (s.ranges.length > 0) {
-    console.log(table(['stream', 'shard', 'range', 'read', 'replayed', 'failed'], s.ranges.map((r) => [r.stream, r.shard_id, r.range, r.read, r.replayed, r.failed])));
+    console.log(
+      table(
+        ['stream', 'shard', 'range', 'read', 'replayed', 'skipped', 'failed'],
+        s.ranges.map((r) => [r.stream, r.shard_id, r.range, r.read, r.replayed, r.skipped_invalid + r.skipped_unparseable, r.failed]),
+      ),
+    );
     console.log('');
   }
   if (s.failureMessages) {
     console.log(`failure messages: ${s.failureMessages.read} read, ${s.failureMessages.deleted} deleted, ${s.failureMessages.unreadable} unreadable`);
   }
+  const skipped = s.skippedInvalid + s.skippedUnparseable;
   console.log(
     s.dryRun
-      ? `Dry run: ${s.read} record(s) in range; nothing was put.`
+      ? `Dry run: ${s.read} record(s) in range, ${s.read - skipped} would be put back; nothing was put.`
       : `${s.read} record(s) read, ${s.replayed} put back, ${s.failed} failed. The loader stores each event_id once.`,
   );
+  if (s.skippedInvalid > 0) {
+    const codes = Object.entries(s.skippedInvalidCodes).sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} ${n}`).join(', ');
+    console.log(
+      `${s.skippedInvalid} skipped as invalid (${codes}): already in the DeadLetterQueue from the first pass; fix and redrive them instead ` +
+        '(pipeline redrive), or --include-invalid to put them back anyway.',
+    );
+  }
+  if (s.skippedUnparseable > 0) {
+    console.log(`${s.skippedUnparseable} skipped as not a raw record: already in the DeadLetterQueue as unparseable.`);
+  }
 }
 
 function printStatus(report: StatusReport): void {

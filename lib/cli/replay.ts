@@ -7,6 +7,8 @@ import {
   type _Record,
 } from '@aws-sdk/client-kinesis';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { validateEvent } from '../../lambdas/shared/events';
+import { RawRecordSchema } from '../../lambdas/shared/records';
 import { deliverInChunks, type RetryPolicy } from '../../lambdas/shared/retry';
 import { CliError } from './errors';
 import type { Progress } from './progress';
@@ -37,6 +39,10 @@ export interface RangeOutcome {
   read: number;
   replayed: number;
   failed: number;
+  /** Raw records left out because their event is invalid now (see `vetRawRecord`). */
+  skipped_invalid: number;
+  /** Raw records left out because they are not a raw record envelope at all. */
+  skipped_unparseable: number;
 }
 
 export interface ReplaySummary {
@@ -44,6 +50,10 @@ export interface ReplaySummary {
   read: number;
   replayed: number;
   failed: number;
+  skippedInvalid: number;
+  skippedUnparseable: number;
+  /** Error codes of the records skipped as invalid, with counts. */
+  skippedInvalidCodes: Record<string, number>;
   ranges: RangeOutcome[];
   failureMessages?: { read: number; deleted: number; unreadable: number };
 }
@@ -83,6 +93,14 @@ export function parseDate(text: string, option: string): Date {
 
 interface ReplayOptions {
   dryRun: boolean;
+  /**
+   * The raw stream. A time range of it is vetted before it goes back: only records whose event
+   * is valid now are put back (each marked with `replayed_at`), unless `includeInvalid`.
+   */
+  rawStreamName?: string;
+  /** Put back invalid and unparseable raw records too (they are dead-lettered again). */
+  includeInvalid?: boolean;
+  now?: () => Date;
   progress?: Progress;
   /** Pause between GetRecords calls on one shard (5 reads per second per shard on AWS). */
   readPauseMs?: number;
@@ -110,6 +128,47 @@ async function shardsOf(kinesis: KinesisClient, streamName: string): Promise<str
   return shards;
 }
 
+export type RawRecordVerdict =
+  | { put: true; data: Uint8Array }
+  | { put: false; why: 'invalid'; codes: string[] }
+  | { put: false; why: 'unparseable' };
+
+/**
+ * What a replay of the raw stream does with one record. The validator has seen it already: if
+ * its event was invalid, it is in the DeadLetterQueue from that first pass (and one that is not a
+ * raw record envelope was dead-lettered as unparseable), so putting it back would only add a
+ * duplicate dead letter. Such records are left out (unless includeInvalid); the event is judged
+ * with the project's own schemas against the envelope's received_at, as the validator does.
+ * Every record put back carries a top-level `replayed_at`, so the validator counts it as
+ * EventsReplayed rather than first-pass EventsValid / EventsInvalid.
+ */
+export function vetRawRecord(data: Uint8Array, options: { includeInvalid: boolean; now: Date }): RawRecordVerdict {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(data).toString('utf8'));
+  } catch {
+    return options.includeInvalid ? { put: true, data } : { put: false, why: 'unparseable' };
+  }
+  const envelope = RawRecordSchema.safeParse(parsed);
+  if (!envelope.success) {
+    if (!options.includeInvalid) return { put: false, why: 'unparseable' };
+    return { put: true, data: isObject(parsed) ? marked(parsed, options.now) : data };
+  }
+  if (!options.includeInvalid) {
+    const verdict = validateEvent(envelope.data.event, new Date(envelope.data.received_at));
+    if (!verdict.ok) return { put: false, why: 'invalid', codes: [...new Set(verdict.errors.map((e) => e.code))] };
+  }
+  return { put: true, data: marked(parsed as Record<string, unknown>, options.now) };
+}
+
+function marked(record: Record<string, unknown>, now: Date): Uint8Array {
+  return Buffer.from(JSON.stringify({ ...record, replayed_at: now.toISOString() }), 'utf8');
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
  * Re-reads ranges of a stream and puts the same records (same Data, same PartitionKey) back into
  * it. The loader stores an event_id once, so a replay fills gaps and doubles nothing.
@@ -119,19 +178,40 @@ export async function replayRanges(
   ranges: readonly ReplayRange[],
   options: ReplayOptions,
 ): Promise<ReplaySummary> {
-  const summary: ReplaySummary = { dryRun: options.dryRun, read: 0, replayed: 0, failed: 0, ranges: [] };
-  for (const range of ranges) {
-    for (const outcome of await replayRange(kinesis, range, options)) {
-      summary.ranges.push(outcome);
-      summary.read += outcome.read;
-      summary.replayed += outcome.replayed;
-      summary.failed += outcome.failed;
-    }
-  }
+  const summary = emptySummary(options.dryRun);
+  for (const range of ranges) addOutcomes(summary, await replayRange(kinesis, range, options, summary.skippedInvalidCodes));
   return summary;
 }
 
-export async function replayRange(kinesis: KinesisClient, range: ReplayRange, options: ReplayOptions): Promise<RangeOutcome[]> {
+function emptySummary(dryRun: boolean): ReplaySummary {
+  return { dryRun, read: 0, replayed: 0, failed: 0, skippedInvalid: 0, skippedUnparseable: 0, skippedInvalidCodes: {}, ranges: [] };
+}
+
+function addOutcomes(summary: ReplaySummary, outcomes: readonly RangeOutcome[]): void {
+  for (const outcome of outcomes) {
+    summary.ranges.push(outcome);
+    summary.read += outcome.read;
+    summary.replayed += outcome.replayed;
+    summary.failed += outcome.failed;
+    summary.skippedInvalid += outcome.skipped_invalid;
+    summary.skippedUnparseable += outcome.skipped_unparseable;
+  }
+}
+
+/**
+ * Which records go back: a time range of the raw stream is vetted (`vetRawRecord`). A sequence
+ * range (a failure record, the StreamFailureQueue, --shard by hand) names records the validator
+ * gave up on: they were never judged nor dead-lettered, so they all go back as they are and
+ * count as first-pass records. The processed stream is put back as it is.
+ */
+export async function replayRange(
+  kinesis: KinesisClient,
+  range: ReplayRange,
+  options: ReplayOptions,
+  skippedCodes: Record<string, number> = {},
+): Promise<RangeOutcome[]> {
+  const vetted = range.kind === 'time' && options.rawStreamName !== undefined && range.streamName === options.rawStreamName;
+  const now = (options.now ?? (() => new Date()))();
   // The first sequence number this run wrote per shard: reading stops there, so a replay never
   // reads back its own records.
   const written = new Map<string, string>();
@@ -155,7 +235,16 @@ export async function replayRange(kinesis: KinesisClient, range: ReplayRange, op
   }
   const outcomes: RangeOutcome[] = [];
   for (const shard of pages) {
-    const outcome: RangeOutcome = { stream: range.streamName, shard_id: shard.shardId, range: shard.label, read: 0, replayed: 0, failed: 0 };
+    const outcome: RangeOutcome = {
+      stream: range.streamName,
+      shard_id: shard.shardId,
+      range: shard.label,
+      read: 0,
+      replayed: 0,
+      failed: 0,
+      skipped_invalid: 0,
+      skipped_unparseable: 0,
+    };
     let shardIterator = await shard.startPosition();
     let done = false;
     while (shardIterator && !done) {
@@ -170,8 +259,24 @@ export async function replayRange(kinesis: KinesisClient, range: ReplayRange, op
         records.push(record);
       }
       outcome.read += records.length;
-      if (records.length > 0 && !options.dryRun) {
-        const { ok, failed } = await putBack(kinesis, range.streamName, records, written);
+      const toPut: _Record[] = [];
+      for (const record of records) {
+        if (!vetted) {
+          toPut.push(record);
+          continue;
+        }
+        const verdict = vetRawRecord(record.Data ?? new Uint8Array(), { includeInvalid: Boolean(options.includeInvalid), now });
+        if (verdict.put) {
+          toPut.push({ ...record, Data: verdict.data });
+        } else if (verdict.why === 'invalid') {
+          outcome.skipped_invalid++;
+          for (const code of verdict.codes) skippedCodes[code] = (skippedCodes[code] ?? 0) + 1;
+        } else {
+          outcome.skipped_unparseable++;
+        }
+      }
+      if (toPut.length > 0 && !options.dryRun) {
+        const { ok, failed } = await putBack(kinesis, range.streamName, toPut, written);
         outcome.replayed += ok;
         outcome.failed += failed;
       }
@@ -235,14 +340,7 @@ export async function replayFailureQueue(
   knownStreams: readonly string[],
   options: ReplayOptions & { max?: number },
 ): Promise<ReplaySummary> {
-  const summary: ReplaySummary = {
-    dryRun: options.dryRun,
-    read: 0,
-    replayed: 0,
-    failed: 0,
-    ranges: [],
-    failureMessages: { read: 0, deleted: 0, unreadable: 0 },
-  };
+  const summary: ReplaySummary = { ...emptySummary(options.dryRun), failureMessages: { read: 0, deleted: 0, unreadable: 0 } };
   const seen = new Set<string>();
   const counts = summary.failureMessages!;
   // Messages not deleted (dry run, unreadable, a failed range) stay hidden while the run lasts so
@@ -288,13 +386,8 @@ export async function replayFailureQueue(
         process.stderr.write(`skipping failure message ${message.MessageId}: ${(error as Error).message}\n`);
         continue;
       }
-      const outcomes = await replayRange(kinesis, range, options);
-      for (const outcome of outcomes) {
-        summary.ranges.push(outcome);
-        summary.read += outcome.read;
-        summary.replayed += outcome.replayed;
-        summary.failed += outcome.failed;
-      }
+      const outcomes = await replayRange(kinesis, range, options, summary.skippedInvalidCodes);
+      addOutcomes(summary, outcomes);
       if (!options.dryRun && outcomes.every((o) => o.failed === 0)) {
         await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
         counts.deleted++;

@@ -99,6 +99,9 @@ describe('pipeline CLI errors', () => {
     const replay = await cli(['replay', '--outputs', unreachable]);
     expect(replay.code).toBe(1);
     expect(replay.stderr).toMatch(/give exactly one of --from, --failure-record, --shard .* or --from-failure-queue/);
+    const includeInvalid = await cli(['replay', '--from-failure-queue', '--include-invalid', '--outputs', unreachable]);
+    expect(includeInvalid.code).toBe(1);
+    expect(includeInvalid.stderr).toMatch(/--include-invalid applies to --from on the raw stream/);
     const unknown = await cli(['frobnicate']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/);

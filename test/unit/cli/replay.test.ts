@@ -1,0 +1,122 @@
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  KinesisClient,
+  ListShardsCommand,
+  PutRecordsCommand,
+  type _Record,
+} from '@aws-sdk/client-kinesis';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTrafficGenerator } from '../../../lambdas/generator/traffic';
+import { RawRecordSchema } from '../../../lambdas/shared/records';
+import { replayRanges, vetRawRecord, type ReplayRange } from '../../../lib/cli/replay';
+
+const RECEIVED_AT = new Date('2026-11-22T12:00:00.000Z');
+const NOW = new Date('2026-11-22T13:00:00.000Z');
+const RAW = 'EcommercePipeline-test-RawStream';
+const PROCESSED = 'EcommercePipeline-test-ProcessedStream';
+
+const [validEvent] = createTrafficGenerator({ seed: 7, invalidShare: 0, now: () => RECEIVED_AT }).batch(1).map((g) => g.event as Record<string, unknown>);
+const envelope = (event: unknown) => ({ received_at: RECEIVED_AT.toISOString(), request_id: 'req-1', event });
+const bytes = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
+const json = (data: Uint8Array | undefined) => JSON.parse(Buffer.from(data ?? new Uint8Array()).toString('utf8')) as Record<string, unknown>;
+
+const records: _Record[] = [
+  { SequenceNumber: '101', PartitionKey: 'pk-valid', Data: bytes(envelope(validEvent)), ApproximateArrivalTimestamp: RECEIVED_AT },
+  // Valid in every other way: event_type is not one of the schema's.
+  { SequenceNumber: '102', PartitionKey: 'pk-invalid', Data: bytes(envelope({ ...validEvent, event_type: 'checkout' })), ApproximateArrivalTimestamp: RECEIVED_AT },
+  { SequenceNumber: '103', PartitionKey: 'pk-garbage', Data: bytes('not json at all'), ApproximateArrivalTimestamp: RECEIVED_AT },
+  { SequenceNumber: '104', PartitionKey: 'pk-other', Data: bytes({ hello: 'world' }), ApproximateArrivalTimestamp: RECEIVED_AT },
+];
+
+describe('vetRawRecord', () => {
+  it('puts back a record whose event is valid now, marked with replayed_at and otherwise unchanged', () => {
+    const verdict = vetRawRecord(records[0]!.Data!, { includeInvalid: false, now: NOW });
+    expect(verdict.put).toBe(true);
+    const data = json((verdict as { data: Uint8Array }).data);
+    expect(data).toEqual({ ...envelope(validEvent), replayed_at: NOW.toISOString() });
+    expect(RawRecordSchema.safeParse(data).success).toBe(true);
+  });
+
+  it('leaves out an invalid event (judged against received_at) and a record that is not an envelope', () => {
+    expect(vetRawRecord(records[1]!.Data!, { includeInvalid: false, now: NOW })).toEqual({ put: false, why: 'invalid', codes: ['invalid_value'] });
+    expect(vetRawRecord(records[2]!.Data!, { includeInvalid: false, now: NOW })).toEqual({ put: false, why: 'unparseable' });
+    expect(vetRawRecord(records[3]!.Data!, { includeInvalid: false, now: NOW })).toEqual({ put: false, why: 'unparseable' });
+    // Valid when received, an hour ago: the time rules use received_at, not the replay's clock.
+    const late = vetRawRecord(records[0]!.Data!, { includeInvalid: false, now: new Date(RECEIVED_AT.getTime() + 30 * 86_400_000) });
+    expect(late.put).toBe(true);
+  });
+
+  it('puts everything back with includeInvalid, marking what is a JSON object', () => {
+    expect(json((vetRawRecord(records[1]!.Data!, { includeInvalid: true, now: NOW }) as { data: Uint8Array }).data).replayed_at).toBe(NOW.toISOString());
+    expect(vetRawRecord(records[2]!.Data!, { includeInvalid: true, now: NOW })).toEqual({ put: true, data: records[2]!.Data });
+    expect(json((vetRawRecord(records[3]!.Data!, { includeInvalid: true, now: NOW }) as { data: Uint8Array }).data)).toEqual({
+      hello: 'world',
+      replayed_at: NOW.toISOString(),
+    });
+  });
+});
+
+describe('replayRanges', () => {
+  const kinesis = mockClient(KinesisClient);
+  afterEach(() => kinesis.reset());
+
+  /** One shard holding `records`, then its tip; PutRecords succeeds with higher sequence numbers. */
+  function oneShard() {
+    kinesis.on(ListShardsCommand).resolves({ Shards: [{ ShardId: 'shardId-000000000000', HashKeyRange: undefined, SequenceNumberRange: undefined }] });
+    kinesis.on(GetShardIteratorCommand).resolves({ ShardIterator: 'first' });
+    kinesis.on(GetRecordsCommand, { ShardIterator: 'first' }).resolves({ Records: records, NextShardIterator: 'tip', MillisBehindLatest: 0 });
+    kinesis.on(GetRecordsCommand, { ShardIterator: 'tip' }).resolves({ Records: [], NextShardIterator: 'tip', MillisBehindLatest: 0 });
+    kinesis.on(PutRecordsCommand).callsFake((input: { Records: unknown[] }) => ({
+      Records: input.Records.map((_, i) => ({ SequenceNumber: String(900 + i), ShardId: 'shardId-000000000000' })),
+    }));
+  }
+  const put = () => kinesis.commandCalls(PutRecordsCommand).flatMap((call) => call.args[0].input.Records ?? []);
+  const timeRange = (streamName: string): ReplayRange => ({ kind: 'time', streamName, from: new Date(0), to: NOW });
+
+  it('puts back only the raw records valid now, each marked, and reports what it skipped and why', async () => {
+    oneShard();
+    const summary = await replayRanges(kinesis as unknown as KinesisClient, [timeRange(RAW)], {
+      dryRun: false,
+      rawStreamName: RAW,
+      now: () => NOW,
+    });
+    expect(summary).toMatchObject({ read: 4, replayed: 1, failed: 0, skippedInvalid: 1, skippedUnparseable: 2, skippedInvalidCodes: { invalid_value: 1 } });
+    expect(put().map((r) => [r.PartitionKey, json(r.Data)])).toEqual([['pk-valid', { ...envelope(validEvent), replayed_at: NOW.toISOString() }]]);
+  });
+
+  it('puts every raw record back with includeInvalid', async () => {
+    oneShard();
+    const summary = await replayRanges(kinesis as unknown as KinesisClient, [timeRange(RAW)], {
+      dryRun: false,
+      rawStreamName: RAW,
+      includeInvalid: true,
+      now: () => NOW,
+    });
+    expect(summary).toMatchObject({ read: 4, replayed: 4, skippedInvalid: 0, skippedUnparseable: 0 });
+    expect(put().map((r) => r.PartitionKey)).toEqual(['pk-valid', 'pk-invalid', 'pk-garbage', 'pk-other']);
+  });
+
+  it('counts in a dry run what it would skip, and puts nothing', async () => {
+    oneShard();
+    const summary = await replayRanges(kinesis as unknown as KinesisClient, [timeRange(RAW)], { dryRun: true, rawStreamName: RAW, now: () => NOW });
+    expect(summary).toMatchObject({ read: 4, replayed: 0, skippedInvalid: 1, skippedUnparseable: 2 });
+    expect(put()).toHaveLength(0);
+  });
+
+  it('puts the processed stream back as it is', async () => {
+    oneShard();
+    const summary = await replayRanges(kinesis as unknown as KinesisClient, [timeRange(PROCESSED)], { dryRun: false, rawStreamName: RAW, now: () => NOW });
+    expect(summary).toMatchObject({ read: 4, replayed: 4, skippedInvalid: 0, skippedUnparseable: 0 });
+    expect(put().map((r) => Buffer.from(r.Data!).toString('utf8'))).toEqual(records.map((r) => Buffer.from(r.Data!).toString('utf8')));
+  });
+
+  it('puts a failure range (records the validator gave up on, never dead-lettered) back whole and unmarked', async () => {
+    oneShard();
+    const range: ReplayRange = { kind: 'sequence', streamName: RAW, shardId: 'shardId-000000000000', startSequenceNumber: '101', endSequenceNumber: '104' };
+    const summary = await replayRanges(kinesis as unknown as KinesisClient, [range], { dryRun: false, rawStreamName: RAW, now: () => NOW });
+    expect(summary).toMatchObject({ read: 4, replayed: 4, skippedInvalid: 0 });
+    expect(put().map((r) => Buffer.from(r.Data!).toString('utf8'))).toEqual(records.map((r) => Buffer.from(r.Data!).toString('utf8')));
+  });
+});
