@@ -152,8 +152,8 @@ export function evaluateStatus(signals: StatusSignals, thresholds: Thresholds, n
         severity: 'warn',
         message:
           `counters are inconsistent: the validator judged ${-validator} more first-pass event(s) than the collector accepted ` +
-          '(EventsValid + EventsInvalid > EventsAccepted: records put on the raw stream by something other than the collector, ' +
-          'or replayed by a CLI older than the validator), so the backlog is unknown',
+          '(EventsValid + EventsInvalid > EventsAccepted: records put on the raw stream by another producer, or a failure range ' +
+          'replayed whose records the validator had judged already), so the backlog is unknown',
       });
     }
     if (loader < 0) {
