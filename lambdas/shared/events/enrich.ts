@@ -1,4 +1,5 @@
 import { LIMITS, type SchemaVersion } from './constants';
+import { decimalOf } from './numbers';
 import { ENRICHMENT_FIELDS, type EnrichedEvent, type EventV3 } from './schemas';
 
 export interface EnrichmentContext {
@@ -8,14 +9,13 @@ export interface EnrichmentContext {
 }
 
 /**
- * price x quantity rounded half-up to the cent, computed on the decimal digits of the price
- * so binary floating point cannot shift it (19.99 x 3 is 59.97, 1.005 x 1 is 1.01).
+ * price x quantity rounded half-up to the cent, computed in integers on the decimal digits of the
+ * price (a valid price has at most 4: ten-thousandths), so binary floating point cannot shift it:
+ * 0.1 x 3 is 0.3, 19.99 x 3 is 59.97, 1.005 x 1 is 1.01.
  */
 export function amountToCents(price: number, quantity: number): number {
-  const [mantissa = '0', exponentText = '0'] = price.toString().split('e');
-  const [whole = '0', fraction = ''] = mantissa.split('.');
-  const digits = BigInt(whole + fraction) * BigInt(quantity);
-  const scale = fraction.length - Number(exponentText); // value = digits / 10^scale
+  const { digits: magnitude, scale, negative } = decimalOf(price);
+  const digits = magnitude * BigInt(quantity); // value = digits / 10^scale
   let cents: bigint;
   if (scale <= 2) {
     cents = digits * 10n ** BigInt(2 - scale);
@@ -23,7 +23,7 @@ export function amountToCents(price: number, quantity: number): number {
     const divisor = 10n ** BigInt(scale - 2);
     cents = (digits + divisor / 2n) / divisor;
   }
-  return Number(cents) / 100;
+  return (negative ? -Number(cents) : Number(cents)) / 100;
 }
 
 /** The stored event: the v3 event plus the fields derived from it and from its receipt. */

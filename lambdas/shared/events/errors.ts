@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   invalid_format: 'a string in the wrong format (UUID, ISO-8601 date-time, currency, country)',
   too_small: 'a number below its minimum, or a string shorter than allowed (also: purchase with price 0)',
   too_big: 'a number above its maximum, or a string longer than allowed',
+  too_precise: 'a number with more decimal places than allowed (price: at most 4), which a sink could not store exactly',
   in_future: 'event_time is more than 5 minutes after the event was received',
   too_old: 'event_time is more than 7 days before the event was received',
   too_many_errors: 'the event has more errors than LIMITS.maxErrorsPerEvent; the last entry counts the ones not listed',

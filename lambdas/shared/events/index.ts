@@ -33,6 +33,12 @@ export {
   type EventV2,
   type EventV3,
 } from './schemas';
+export {
+  NUMBER_LIMITS,
+  decimalPlaces,
+  isDynamoStorable,
+  significantDigits,
+} from './numbers';
 export { migrateToV3, validateEvent, type ValidationResult } from './validate';
 export {
   amountToCents,

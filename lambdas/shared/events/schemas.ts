@@ -12,9 +12,27 @@ import {
   type SchemaVersion,
 } from './constants';
 import type { ErrorCode } from './errors';
+import { NUMBER_LIMITS, decimalPlaces } from './numbers';
 
 const text = (max: number = LIMITS.maxString) => z.string().max(max);
 const nonEmptyText = (max: number = LIMITS.maxString) => z.string().min(1).max(max);
+
+/**
+ * A number with at most `places` decimal places as written in JSON (`too_precise` otherwise), so
+ * that every sink stores it exactly: without it 5e-324 or 1e-131 pass a range check and DynamoDB
+ * refuses the item later.
+ */
+const decimal = (field: string, places: number) =>
+  z.number().superRefine((value, ctx) => {
+    if (decimalPlaces(value) > places) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${field} must have at most ${places} decimal places (got ${String(value)})`,
+        params: { code: 'too_precise' },
+        input: value,
+      });
+    }
+  });
 
 const userIdV2 = nonEmptyText();
 // v1 producers sent numeric user ids; migration turns them into strings.
@@ -24,7 +42,7 @@ const commonShape = {
   event_id: z.uuid(),
   event_time: z.iso.datetime({ offset: true }),
   product_id: nonEmptyText().optional(),
-  price: z.number().min(0).max(1_000_000).optional(),
+  price: decimal('price', NUMBER_LIMITS.priceDecimals).min(0).max(NUMBER_LIMITS.priceMax).optional(),
 };
 
 export const v1Shape = {
@@ -38,7 +56,7 @@ export const v1Shape = {
 const v2Fields = {
   session_id: nonEmptyText().optional(),
   category: text().optional(),
-  quantity: z.int().min(1).max(1_000).optional(),
+  quantity: z.int().min(1).max(NUMBER_LIMITS.quantityMax).optional(),
   user_segment: z.enum(USER_SEGMENTS).optional(),
 };
 
@@ -92,11 +110,11 @@ export const FIELD_RULES: Record<string, string> = {
   event_time: 'an ISO-8601 date-time with Z or an offset, e.g. 2026-11-22T10:00:00Z',
   user_id: `a non-empty string of at most ${LIMITS.maxString} characters, or null for an anonymous event`,
   product_id: `a non-empty string of at most ${LIMITS.maxString} characters`,
-  price: 'a number from 0 to 1000000',
+  price: `a number from 0 to ${NUMBER_LIMITS.priceMax} with at most ${NUMBER_LIMITS.priceDecimals} decimal places`,
   currency: 'an ISO-4217 code of three capital letters, e.g. USD',
   session_id: `a non-empty string of at most ${LIMITS.maxString} characters`,
   category: `a string of at most ${LIMITS.maxString} characters`,
-  quantity: 'an integer from 1 to 1000',
+  quantity: `an integer from 1 to ${NUMBER_LIMITS.quantityMax}`,
   user_segment: `one of ${USER_SEGMENTS.join(', ')}`,
   device_type: `a string of at most ${LIMITS.maxString} characters`,
   browser: `a string of at most ${LIMITS.maxString} characters`,
@@ -218,7 +236,10 @@ export const enrichmentShape = {
   received_at: z.iso.datetime({ offset: true }),
   processed_at: z.iso.datetime({ offset: true }),
   /** price x quantity (quantity defaults to 1) to the cent; null when the event has no price. */
-  total_amount: z.number().nullable(),
+  total_amount: decimal('total_amount', NUMBER_LIMITS.amountDecimals)
+    .min(0)
+    .max(NUMBER_LIMITS.priceMax * NUMBER_LIMITS.quantityMax)
+    .nullable(),
   late_arrival: z.boolean(),
   original_schema_version: z.union([z.literal(1), z.literal(2), z.literal(3)]),
   event_date: z.iso.date(),

@@ -60,12 +60,44 @@ describe('enrichEvent', () => {
     [0.124, 1, 0.12],
     [33.333, 3, 100],
     [2.675, 2, 5.35],
-    [1e-7, 1000, 0],
+    [0.0049, 1, 0],
+    [0.005, 1, 0.01],
+    [0.0001, 1000, 0.1],
+    [0.3333, 3, 1],
+    [999_999.9999, 1000, 999_999_999.9],
     [1_000_000, 1000, 1_000_000_000],
     [0, 5, 0],
   ])('total of %d x %d is %d to the cent', (price, quantity, expected) => {
     expect(amountToCents(price, quantity)).toBe(expected);
     expect(enrich(validV3({ event_type: 'add_to_cart', price, quantity })).total_amount).toBe(expected);
+  });
+
+  it('total_amount is exact for every valid price: ten-thousandths times quantity, rounded once to the cent', () => {
+    expect(0.1 * 3).not.toBe(0.3); // what floating point would have stored
+    expect(enrich(validV3({ event_type: 'add_to_cart', price: 0.1, quantity: 3 })).total_amount).toBe(0.3);
+    for (let tenThousandths = 0; tenThousandths < 20_000; tenThousandths += 7) {
+      const price = tenThousandths / 10_000;
+      for (const quantity of [1, 3, 7, 1000]) {
+        const units = tenThousandths * quantity; // exact integer ten-thousandths
+        const cents = Math.floor((units + 50) / 100); // half-up
+        const total = enrich(validV3({ event_type: 'add_to_cart', price, quantity })).total_amount;
+        expect(total, `${price} x ${quantity}`).toBe(cents / 100);
+        expect(enrichedEventSchema.safeParse(enrich(validV3({ event_type: 'add_to_cart', price, quantity }))).success).toBe(true);
+      }
+    }
+  });
+
+  it('amountToCents still reads any decimal the JSON number carries', () => {
+    expect(amountToCents(1e-7, 1000)).toBe(0);
+    expect(amountToCents(5e-324, 1)).toBe(0);
+  });
+
+  it('the stored-event schema refuses a total_amount no sink stores as computed', () => {
+    const stored = enrich(validV3());
+    for (const total_amount of [5e-324, 0.001, -1, 1e126]) {
+      expect(enrichedEventSchema.safeParse({ ...stored, total_amount }).success, String(total_amount)).toBe(false);
+    }
+    expect(enrichedEventSchema.safeParse({ ...stored, price: 5e-324 }).success).toBe(false);
   });
 
   it('late_arrival: exactly 10 minutes before receipt is on time, 1 ms earlier is late', () => {
