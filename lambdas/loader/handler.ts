@@ -8,12 +8,11 @@ import { documentClient, sqsClient } from '../shared/aws';
 import { getStringFromEnv } from '../shared/env';
 import { logger, metrics, tracer } from '../shared/powertools';
 import { loadRecords, type LoaderDeps } from './load';
+import { DynamoDbEventStore } from './store';
 
 const deps: LoaderDeps = {
-  dynamo: documentClient(),
+  store: new DynamoDbEventStore(documentClient(), getStringFromEnv('EVENTS_TABLE_NAME'), getStringFromEnv('AGGREGATES_TABLE_NAME')),
   sqs: sqsClient(),
-  eventsTableName: getStringFromEnv('EVENTS_TABLE_NAME'),
-  aggregatesTableName: getStringFromEnv('AGGREGATES_TABLE_NAME'),
   deadLetterQueueUrl: getStringFromEnv('DEAD_LETTER_QUEUE_URL'),
   log: logger,
 };
@@ -23,7 +22,8 @@ export async function load(event: KinesisStreamEvent): Promise<KinesisStreamBatc
   metrics.addMetric('EventsStored', MetricUnit.Count, summary.stored);
   metrics.addMetric('EventsDuplicate', MetricUnit.Count, summary.duplicates);
   metrics.addMetric('LoadFailed', MetricUnit.Count, summary.deadLettered);
-  logger.info('Batch loaded', { ...summary });
+  if (summary.deadLettered > 0 || summary.retried > 0) logger.warn('Batch loaded', { ...summary });
+  else logger.info('Batch loaded', { ...summary });
   return { batchItemFailures };
 }
 

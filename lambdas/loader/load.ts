@@ -1,164 +1,209 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamBatchResponse, KinesisStreamRecord } from 'aws-lambda';
-import { aggregateContributions, aggregateKey } from '../shared/aggregates';
-import { decodeRecord, type RecordPosition } from './records';
-import { applyAggregate, isPermanentItemError, putEvent, type DocumentSender, type SequencedContribution } from './store';
+import { aggregateContributions, aggregateKey, sumContributions } from '../shared/aggregates';
+import { backoffDelay, DEFAULT_RETRY_POLICY, systemClock, type RetryClock, type RetryPolicy } from '../shared/retry';
 import { sendDeadLetters, type MessageSender, type PermanentFailure } from './dead-letters';
-import { mapWithConcurrency } from './concurrency';
-import type { RetryClock } from '../shared/retry';
+import { decodeRecord, type DecodedRecord } from './records';
+import type { EntryRefusal, EventStore, StoreEntry } from './store';
 
 export interface LoaderDeps {
-  dynamo: DocumentSender;
+  store: EventStore;
   sqs: MessageSender;
-  eventsTableName: string;
-  aggregatesTableName: string;
   deadLetterQueueUrl: string;
   now?: () => Date;
-  /** Parallel DynamoDB requests per batch. */
-  concurrency?: number;
-  log?: Pick<Logger, 'warn'>;
-  /** Backoff for DeadLetterQueue sends (tests pass a clock that does not sleep). */
+  log?: Pick<Logger, 'warn' | 'error'>;
+  /** Backoff for transient store failures and DeadLetterQueue sends (tests pass a clock that does not sleep). */
   retryClock?: RetryClock;
+  retryPolicy?: RetryPolicy;
 }
 
 export interface LoadSummary {
   records: number;
-  /** Items created by this invocation. */
+  /** Events stored (and counted in the aggregates) by this invocation. */
   stored: number;
-  /** Items an earlier attempt of the same record had created (not counted in `stored` again). */
+  /** Events an earlier attempt of the same record had stored and counted. */
   rewritten: number;
   /** Events another record had already stored (client resend, replay). */
   duplicates: number;
   deadLettered: number;
   /** Records handed back to Lambda for a retry. */
   retried: number;
+  /** Store writes (transactions) this invocation made, retries included. */
+  writes: number;
 }
 
 export interface LoadResult extends KinesisStreamBatchResponse {
   summary: LoadSummary;
 }
 
-const DEFAULT_CONCURRENCY = 16;
+type Outcome = { kind: 'created' } | EntryRefusal;
+
+interface Candidate extends StoreEntry {
+  /** Position in the batch (one shard's records, in sequence order). */
+  index: number;
+  aggregateKeys: string[];
+}
 
 /**
- * Processed stream -> Events and Aggregates tables, each event counted once:
+ * Processed stream -> Events and Aggregates tables, each event stored and counted exactly once:
  * 1. decode every record; a record that is not a stored event is a permanent failure;
- * 2. put each event if its event_id is new; an existing item written by this same record
- *    (`_source`) is an earlier attempt and counts as newly stored, any other is a duplicate;
- * 3. add the newly stored events to their aggregates, one update per item, guarded by the
- *    item's per-shard high-water mark;
- * 4. send permanent failures to the DeadLetterQueue (load_failed);
- * 5. hand everything from the first transient failure on back to Lambda, which retries from
- *    there: stored items are recognised by `_source`, counted aggregates by the marks.
+ * 2. group the events, in record order, into writes of at most `store.maxItemsPerWrite` items
+ *    (events + the aggregate items they add to, each item once per write);
+ * 3. each write stores its new events and adds them to their aggregates atomically: an event is
+ *    never stored without being counted, so a retry, a replay or a resend that finds it stored
+ *    (by this record: rewritten; by another: duplicate) has nothing left to count;
+ * 4. a transient failure is retried with backoff; when that does not help, the write's first
+ *    record and everything after it go back to Lambda, which retries from there;
+ * 5. permanent failures before that point go to the DeadLetterQueue (load_failed).
+ * A Kinesis batch holds one shard's records in order, which is what makes "everything after it" exact.
  */
 export async function loadRecords(records: readonly KinesisStreamRecord[], deps: LoaderDeps): Promise<LoadResult> {
-  const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
   const now = deps.now ?? (() => new Date());
-  const decoded = records.map((record) => decodeRecord(record));
+  const clock = deps.retryClock ?? systemClock;
+  const policy = deps.retryPolicy ?? DEFAULT_RETRY_POLICY;
+  const decoded: DecodedRecord[] = records.map((record) => decodeRecord(record));
+  const summary: LoadSummary = { records: records.length, stored: 0, rewritten: 0, duplicates: 0, deadLettered: 0, retried: 0, writes: 0 };
+  const outcomes = new Map<number, Outcome>();
+  let retryFrom = records.length;
 
-  // Per shard, the lowest record that must be retried: nothing at or above it may move a mark
-  // before it is stored, or its retry would find its contribution already "counted".
-  const retryFrom = new Map<string, string>();
-  const markForRetry = (position: RecordPosition, reason: string, error?: unknown) => {
-    const current = retryFrom.get(position.shardId);
-    if (current === undefined || position.paddedSequence < current) retryFrom.set(position.shardId, position.paddedSequence);
-    deps.log?.warn('record will be retried', {
-      reason,
-      shard_id: position.shardId,
-      sequence_number: position.sequenceNumber,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : error,
-    });
-  };
-  const beforeRetry = (position: RecordPosition) => {
-    const from = retryFrom.get(position.shardId);
-    return from === undefined || position.paddedSequence < from;
-  };
-
-  const permanent: PermanentFailure[] = [];
-  const toStore = decoded.flatMap((d) => {
-    if (!d.ok) {
-      permanent.push({ position: d.position, record: d.record, errors: d.errors });
-      return [];
-    }
-    return [d];
+  const candidates: Candidate[] = [];
+  decoded.forEach((d, index) => {
+    if (!d.ok) return;
+    const keys = [...new Set(aggregateContributions(d.event).map((c) => aggregateKey(c.pk, c.sk)))];
+    candidates.push({ event: d.event, source: d.position.source, index, aggregateKeys: keys });
   });
 
-  const summary: LoadSummary = { records: records.length, stored: 0, rewritten: 0, duplicates: 0, deadLettered: 0, retried: 0 };
-
-  // 2. Store.
-  const putResults = await mapWithConcurrency(toStore, concurrency, async (d) => {
-    try {
-      return { d, outcome: await putEvent(deps.dynamo, deps.eventsTableName, d.event, d.position.source) };
-    } catch (error) {
-      if (isPermanentItemError(error)) {
-        permanent.push({
-          position: d.position,
-          record: d.event,
-          errors: [{ path: '', code: 'item_rejected', message: `DynamoDB rejected the item: ${(error as Error).message}` }],
+  /** One write, retried with backoff while it fails transiently. */
+  const writeWithRetries = async (entries: Candidate[]) => {
+    const aggregates = sumContributions(entries.flatMap((entry) => aggregateContributions(entry.event)));
+    const started = clock.now();
+    for (let attempt = 1; ; attempt += 1) {
+      summary.writes += 1;
+      try {
+        return await deps.store.write(entries, aggregates);
+      } catch (error) {
+        const outOfTries = attempt >= policy.maxAttempts || clock.now() - started >= policy.budgetMs;
+        deps.log?.warn(outOfTries ? 'Write failed, records handed back to Lambda' : 'Write failed, retrying', {
+          attempt,
+          events: entries.length,
+          first_sequence_number: decoded[entries[0]!.index]!.position.sequenceNumber,
+          error: describe(error),
         });
-      } else {
-        markForRetry(d.position, 'put_failed', error);
+        if (outOfTries) throw error;
+        await clock.sleep(backoffDelay(attempt, policy, clock.random));
       }
-      return { d, outcome: undefined };
     }
-  });
+  };
 
-  // 3. Aggregates, from the newly stored events below the retry point.
-  const groups = new Map<string, { shardId: string; pk: string; sk: string; items: SequencedContribution[] }>();
-  for (const { d, outcome } of putResults) {
-    if (outcome === undefined || outcome.kind === 'duplicate' || !beforeRetry(d.position)) continue;
-    for (const contribution of aggregateContributions(d.event)) {
-      const key = `${d.position.shardId}|${aggregateKey(contribution.pk, contribution.sk)}`;
-      const group = groups.get(key) ?? { shardId: d.position.shardId, pk: contribution.pk, sk: contribution.sk, items: [] };
-      group.items.push({ paddedSequence: d.position.paddedSequence, contribution });
-      groups.set(key, group);
+  /** Writes a group until each of its events has an outcome; throws when a write keeps failing. */
+  const storeGroup = async (group: Candidate[]): Promise<void> => {
+    let pending = group;
+    while (pending.length > 0) {
+      const result = await writeWithRetries(pending);
+      if (result.kind === 'committed') {
+        for (const entry of pending) outcomes.set(entry.index, { kind: 'created' });
+        return;
+      }
+      if (result.kind === 'invalid') {
+        if (pending.length === 1) {
+          outcomes.set(pending[0]!.index, { kind: 'rejected', message: result.message });
+          return;
+        }
+        // One of them is refused by the sink: write them one by one to find it.
+        for (const entry of pending) await storeGroup([entry]);
+        return;
+      }
+      for (const [position, refusal] of result.refusals) outcomes.set(pending[position]!.index, refusal);
+      pending = pending.filter((_, position) => !result.refusals.has(position));
+    }
+  };
+
+  for (const group of planWrites(candidates, deps.store.maxItemsPerWrite)) {
+    try {
+      await storeGroup(group);
+    } catch {
+      retryFrom = group.find((entry) => !outcomes.has(entry.index))?.index ?? group[0]!.index;
+      break;
     }
   }
-  await mapWithConcurrency([...groups.values()], concurrency, async (group) => {
-    let failure: unknown;
-    try {
-      const outcome = await applyAggregate(deps.dynamo, deps.aggregatesTableName, group.shardId, { pk: group.pk, sk: group.sk }, group.items);
-      if (outcome.kind === 'conflict') failure = new Error(`aggregate ${group.pk} ${group.sk} kept changing`);
-    } catch (error) {
-      failure = error;
-    }
-    if (failure !== undefined) {
-      // Its events are stored: on retry they count as newly stored and the mark skips the rest.
-      const lowest = group.items.reduce((min, item) => (item.paddedSequence < min ? item.paddedSequence : min), group.items[0]!.paddedSequence);
-      const position = decoded.find((d) => d.position.shardId === group.shardId && d.position.paddedSequence === lowest)!.position;
-      markForRetry(position, 'aggregate_failed', failure);
+
+  // Permanent failures before the retry point, in record order.
+  const permanent: PermanentFailure[] = [];
+  decoded.forEach((d, index) => {
+    if (index >= retryFrom) return;
+    if (!d.ok) permanent.push({ position: d.position, record: d.record, errors: d.errors });
+    const outcome = outcomes.get(index);
+    if (d.ok && outcome?.kind === 'rejected') {
+      permanent.push({
+        position: d.position,
+        record: d.event,
+        errors: [{ path: '', code: 'item_rejected', message: `the sink refused the item: ${outcome.message}` }],
+      });
     }
   });
-
-  // 4. Dead letters, in record order, for the records that are not retried anyway.
-  const deadLetters = permanent
-    .filter((failure) => beforeRetry(failure.position))
-    .sort((a, b) => (a.position.paddedSequence < b.position.paddedSequence ? -1 : 1));
-  if (deadLetters.length > 0) {
+  if (permanent.length > 0) {
     let lastError: unknown;
-    const { sent, unsent } = await sendDeadLetters(deps.sqs, deps.deadLetterQueueUrl, deadLetters, now(), {
-      ...(deps.retryClock ? { clock: deps.retryClock } : {}),
+    const { sent, unsent } = await sendDeadLetters(deps.sqs, deps.deadLetterQueueUrl, permanent, now(), {
+      clock,
       onError: (error) => {
         lastError = error;
       },
     });
     summary.deadLettered = sent.length;
-    for (const failure of unsent) markForRetry(failure.position, 'dead_letter_failed', lastError);
-  }
-
-  // Counted once the retry point is final: what is retried is counted by the retry.
-  for (const { d, outcome } of putResults) {
-    if (outcome?.kind === 'created') summary.stored += 1;
-    else if (outcome !== undefined && beforeRetry(d.position)) {
-      if (outcome.kind === 'duplicate') summary.duplicates += 1;
-      else summary.rewritten += 1;
+    for (const failure of sent) {
+      deps.log?.error('Record could not be stored: sent to the DeadLetterQueue', {
+        reason: 'load_failed',
+        shard_id: failure.position.shardId,
+        sequence_number: failure.position.sequenceNumber,
+        errors: failure.errors.slice(0, 3),
+      });
+    }
+    for (const failure of unsent) {
+      const index = decoded.findIndex((d) => d.position.sequenceNumber === failure.position.sequenceNumber);
+      retryFrom = Math.min(retryFrom, index);
+      deps.log?.warn('Dead letter not sent, record handed back to Lambda', { sequence_number: failure.position.sequenceNumber, error: describe(lastError) });
     }
   }
 
-  // 5. Lambda checkpoints before the lowest reported record; report it and everything after it.
-  const batchItemFailures = decoded
-    .filter((d) => !beforeRetry(d.position))
-    .map((d) => ({ itemIdentifier: d.position.sequenceNumber }));
+  for (const [index, outcome] of outcomes) {
+    if (outcome.kind === 'created') summary.stored += 1;
+    else if (index < retryFrom && outcome.kind === 'rewritten') summary.rewritten += 1;
+    else if (index < retryFrom && outcome.kind === 'duplicate') summary.duplicates += 1;
+  }
+
+  // Lambda checkpoints before the lowest reported record: report it and everything after it.
+  const batchItemFailures = decoded.slice(retryFrom).map((d) => ({ itemIdentifier: d.position.sequenceNumber }));
   summary.retried = batchItemFailures.length;
   return { batchItemFailures, summary };
+}
+
+/**
+ * Groups events, in record order, into writes of at most `maxItems` items: the events plus the
+ * distinct aggregate items they add to. An event_id seen twice in a batch (a client resend read
+ * in the same batch) starts a new write, since one write may touch an item only once.
+ */
+export function planWrites(candidates: readonly Candidate[], maxItems: number): Candidate[][] {
+  const groups: Candidate[][] = [];
+  let current: Candidate[] = [];
+  let keys = new Set<string>();
+  let ids = new Set<string>();
+  for (const candidate of candidates) {
+    const newKeys = candidate.aggregateKeys.filter((key) => !keys.has(key));
+    const fits = current.length + 1 + keys.size + newKeys.length <= maxItems && !ids.has(candidate.event.event_id);
+    if (!fits && current.length > 0) {
+      groups.push(current);
+      current = [];
+      keys = new Set();
+      ids = new Set();
+    }
+    current.push(candidate);
+    ids.add(candidate.event.event_id);
+    for (const key of candidate.aggregateKeys) keys.add(key);
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -2,15 +2,12 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import type { z } from 'zod';
 import type { FieldError } from '../shared/records';
 import { enrichedEventSchema, type EnrichedEvent } from '../shared/events';
-import { paddedSequenceNumber } from '../shared/aggregates';
 
 /** Where a processed-stream record came from: enough to find it again and to order it. */
 export interface RecordPosition {
   stream: string;
   shardId: string;
   sequenceNumber: string;
-  /** Zero-padded to 64 digits, so positions compare as strings. */
-  paddedSequence: string;
   /** `<shardId>/<sequenceNumber>`: kept on the stored item to recognise a retry of this record. */
   source: string;
 }
@@ -29,7 +26,6 @@ export function positionOf(record: KinesisStreamRecord): RecordPosition {
     stream,
     shardId,
     sequenceNumber,
-    paddedSequence: paddedSequenceNumber(sequenceNumber),
     source: `${shardId}/${sequenceNumber}`,
   };
 }

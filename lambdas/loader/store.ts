@@ -1,42 +1,43 @@
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EnrichedEvent } from '../shared/events';
-import { highWaterMarkAttribute, toCents, fromCents, type AggregateContribution } from '../shared/aggregates';
+import { aggregateAttributes, type AggregateContribution } from '../shared/aggregates';
 
 export type DocumentSender = Pick<DynamoDBDocumentClient, 'send'>;
 
-export type PutOutcome =
-  /** The put created the item now. */
-  | { kind: 'created' }
-  /** The item exists and an earlier attempt of this same record wrote it. */
+/** One event to store, with the processed-stream record it came from (`<shardId>/<sequenceNumber>`). */
+export interface StoreEntry {
+  event: EnrichedEvent;
+  source: string;
+}
+
+export type EntryRefusal =
+  /** The item exists and an earlier attempt of this same record wrote it (and counted it). */
   | { kind: 'rewritten' }
-  /** Another record (a client resend or an earlier replay) stored this event_id. */
-  | { kind: 'duplicate'; existingSource: string | undefined };
+  /** Another record (a client resend, a replay) stored this event_id. */
+  | { kind: 'duplicate'; existingSource: string | undefined }
+  /** The sink refused this item itself: retrying cannot help. */
+  | { kind: 'rejected'; message: string };
+
+export type WriteResult =
+  /** Every entry was stored and every aggregate addition applied, in one atomic write. */
+  | { kind: 'committed' }
+  /** Nothing was written, because of these entries (by index); the others may be written again without them. */
+  | { kind: 'refused'; refusals: Map<number, EntryRefusal> }
+  /** Nothing was written and the request as a whole was invalid: one of the entries is (find it by writing them one by one). */
+  | { kind: 'invalid'; message: string };
+
+/**
+ * The loader's store port: events and the aggregate additions they imply, written all or nothing.
+ * A transient failure (throttling, a conflicting write, a 5xx, the network) is thrown.
+ */
+export interface EventStore {
+  /** At most this many entries + aggregate items per write. */
+  readonly maxItemsPerWrite: number;
+  write(entries: readonly StoreEntry[], aggregates: readonly AggregateContribution[]): Promise<WriteResult>;
+}
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : '';
-}
-
-export function isConditionFailure(error: unknown): boolean {
-  return errorName(error) === 'ConditionalCheckFailedException';
-}
-
-/** Only a ValidationException is about this item itself; everything else may pass on retry. */
-export function isPermanentItemError(error: unknown): boolean {
-  return errorName(error) === 'ValidationException';
-}
-
-/**
- * The item DynamoDB returned with a failed condition: the document client leaves it in wire
- * format (`{S: ...}`), and some emulators return none at all (then undefined).
- */
-function stringAttribute(item: unknown, name: string): string | undefined {
-  if (typeof item !== 'object' || item === null) return undefined;
-  const value = (item as Record<string, unknown>)[name];
-  if (typeof value === 'string') return value;
-  if (typeof value === 'object' && value !== null && typeof (value as { S?: unknown }).S === 'string') {
-    return (value as { S: string }).S;
-  }
-  return undefined;
 }
 
 /**
@@ -50,128 +51,108 @@ export function storedItem(event: EnrichedEvent, source: string): Record<string,
   return item;
 }
 
-export async function putEvent(
-  dynamo: DocumentSender,
-  tableName: string,
-  event: EnrichedEvent,
-  source: string,
-): Promise<PutOutcome> {
-  try {
-    await dynamo.send(
-      new PutCommand({
-        TableName: tableName,
-        Item: storedItem(event, source),
-        ConditionExpression: 'attribute_not_exists(event_id)',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
-    return { kind: 'created' };
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-    const returned = (error as { Item?: unknown }).Item;
-    let existingSource = returned === undefined ? undefined : stringAttribute(returned, '_source');
-    if (existingSource === undefined) {
-      const existing = await dynamo.send(
-        new GetCommand({
-          TableName: tableName,
-          Key: { event_id: event.event_id },
-          ConsistentRead: true,
-          ProjectionExpression: '#source',
-          ExpressionAttributeNames: { '#source': '_source' },
-        }),
-      );
-      existingSource = stringAttribute(existing.Item, '_source');
-    }
-    return existingSource === source ? { kind: 'rewritten' } : { kind: 'duplicate', existingSource };
+/**
+ * An attribute of an item DynamoDB returned with a failed condition: cancellation reasons carry
+ * the item in wire format (`{S: ...}`) even through the document client.
+ */
+function stringAttribute(item: unknown, name: string): string | undefined {
+  if (typeof item !== 'object' || item === null) return undefined;
+  const value = (item as Record<string, unknown>)[name];
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null && typeof (value as { S?: unknown }).S === 'string') {
+    return (value as { S: string }).S;
   }
+  return undefined;
 }
 
-/** One record's share in one aggregate item. */
-export interface SequencedContribution {
-  paddedSequence: string;
-  contribution: AggregateContribution;
+/** The update that adds one aggregate's values to its item: `ADD count, units, revenue_<CUR>...`. */
+export function aggregateUpdate(tableName: string, aggregate: AggregateContribution) {
+  const names: Record<string, string> = {};
+  const values: Record<string, number> = {};
+  const adds: string[] = [];
+  Object.entries(aggregateAttributes(aggregate)).forEach(([attribute, value], index) => {
+    names[`#a${index}`] = attribute;
+    values[`:a${index}`] = value;
+    adds.push(`#a${index} :a${index}`);
+  });
+  return {
+    TableName: tableName,
+    Key: { pk: aggregate.pk, sk: aggregate.sk },
+    UpdateExpression: `ADD ${adds.join(', ')}`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
 }
 
-export type AggregateOutcome =
-  | { kind: 'applied'; counted: number; skipped: number }
-  | { kind: 'conflict' };
-
-const MAX_AGGREGATE_ATTEMPTS = 5;
+/** TransactWriteItems takes at most 100 actions (each on a distinct item). */
+export const MAX_TRANSACTION_ITEMS = 100;
 
 /**
- * Adds the contributions of one shard to one aggregate item, counting only records above the
- * item's high-water mark for that shard, and moves the mark to the highest record counted.
- * The first attempt assumes every contribution is new; when the mark says otherwise, the mark is
- * read, the already counted contributions are dropped and the update is retried on that exact
- * mark (optimistic: another attempt of this shard may be racing).
+ * The DynamoDB adapter: one TransactWriteItems per write, a conditional Put per event
+ * (`attribute_not_exists(event_id)`) and an `ADD` Update per aggregate item. Either every event
+ * is created and counted, or nothing changes: an event is never stored without being counted.
  */
-export async function applyAggregate(
-  dynamo: DocumentSender,
-  tableName: string,
-  shardId: string,
-  key: { pk: string; sk: string },
-  contributions: readonly SequencedContribution[],
-): Promise<AggregateOutcome> {
-  const markAttribute = highWaterMarkAttribute(shardId);
-  let pending = [...contributions].sort((a, b) => compare(a.paddedSequence, b.paddedSequence));
-  let knownMark: string | undefined | null = null; // null: not read yet
-  for (let attempt = 0; attempt < MAX_AGGREGATE_ATTEMPTS; attempt += 1) {
-    if (pending.length === 0) {
-      return { kind: 'applied', counted: 0, skipped: contributions.length };
+export class DynamoDbEventStore implements EventStore {
+  readonly maxItemsPerWrite = MAX_TRANSACTION_ITEMS;
+
+  constructor(
+    private readonly dynamo: DocumentSender,
+    private readonly eventsTableName: string,
+    private readonly aggregatesTableName: string,
+  ) {}
+
+  async write(entries: readonly StoreEntry[], aggregates: readonly AggregateContribution[]): Promise<WriteResult> {
+    if (entries.length + aggregates.length > this.maxItemsPerWrite) {
+      throw new Error(`${entries.length + aggregates.length} items in one write: at most ${this.maxItemsPerWrite}`);
     }
-    const first = pending[0]!;
-    const last = pending[pending.length - 1]!;
-    let count = 0;
-    let cents = 0;
-    let units = 0;
-    for (const { contribution } of pending) {
-      count += contribution.count;
-      cents += toCents(contribution.revenue);
-      units += contribution.units;
-    }
-    const condition =
-      knownMark === null
-        ? { expression: 'attribute_not_exists(#mark) OR #mark < :minSeq', values: { ':minSeq': first.paddedSequence } }
-        : knownMark === undefined
-          ? { expression: 'attribute_not_exists(#mark)', values: {} }
-          : { expression: '#mark = :knownMark', values: { ':knownMark': knownMark } };
     try {
-      await dynamo.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: key,
-          UpdateExpression: 'ADD #count :count, #revenue :revenue, #units :units SET #mark = :maxSeq',
-          ConditionExpression: condition.expression,
-          ExpressionAttributeNames: { '#count': 'count', '#revenue': 'revenue', '#units': 'units', '#mark': markAttribute },
-          ExpressionAttributeValues: {
-            ':count': count,
-            ':revenue': fromCents(cents),
-            ':units': units,
-            ':maxSeq': last.paddedSequence,
-            ...condition.values,
-          },
+      await this.dynamo.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            ...entries.map((entry) => ({
+              Put: {
+                TableName: this.eventsTableName,
+                Item: storedItem(entry.event, entry.source),
+                ConditionExpression: 'attribute_not_exists(event_id)',
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+              },
+            })),
+            ...aggregates.map((aggregate) => ({ Update: aggregateUpdate(this.aggregatesTableName, aggregate) })),
+          ],
         }),
       );
-      return { kind: 'applied', counted: pending.length, skipped: contributions.length - pending.length };
+      return { kind: 'committed' };
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+      if (errorName(error) === 'ValidationException') return { kind: 'invalid', message: (error as Error).message };
+      if (errorName(error) !== 'TransactionCanceledException') throw error;
+      const reasons = ((error as { CancellationReasons?: Array<{ Code?: string; Message?: string; Item?: unknown }> }).CancellationReasons ?? []);
+      const refusals = new Map<number, EntryRefusal>();
+      for (const [index, entry] of entries.entries()) {
+        const reason = reasons[index];
+        if (reason?.Code === 'ConditionalCheckFailed') {
+          const existingSource = stringAttribute(reason.Item, '_source') ?? (await this.sourceOf(entry.event.event_id));
+          refusals.set(index, existingSource === entry.source ? { kind: 'rewritten' } : { kind: 'duplicate', existingSource });
+        } else if (reason?.Code === 'ValidationError') {
+          refusals.set(index, { kind: 'rejected', message: reason.Message ?? 'the item was refused' });
+        }
+      }
+      // Throttling, a conflicting transaction, or a refusal we cannot pin on an entry: transient.
+      if (refusals.size === 0) throw error;
+      return { kind: 'refused', refusals };
     }
-    const current = await dynamo.send(
+  }
+
+  /** When a cancellation reason carries no item (some emulators), read who stored it. */
+  private async sourceOf(eventId: string): Promise<string | undefined> {
+    const existing = await this.dynamo.send(
       new GetCommand({
-        TableName: tableName,
-        Key: key,
+        TableName: this.eventsTableName,
+        Key: { event_id: eventId },
         ConsistentRead: true,
-        ProjectionExpression: '#mark',
-        ExpressionAttributeNames: { '#mark': markAttribute },
+        ProjectionExpression: '#source',
+        ExpressionAttributeNames: { '#source': '_source' },
       }),
     );
-    const mark = stringAttribute(current.Item, markAttribute);
-    knownMark = mark;
-    if (mark !== undefined) pending = pending.filter((p) => p.paddedSequence > mark);
+    return stringAttribute(existing.Item, '_source');
   }
-  return { kind: 'conflict' };
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

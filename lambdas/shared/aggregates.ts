@@ -1,12 +1,14 @@
 /**
  * Aggregates table keys and what one stored event adds to them. One source of truth for the
- * loader (which writes them), the CLI (which reads them) and the integration tests (which check
- * that the aggregates equal the sum of the stored events).
+ * loader (which writes them), the CLI (which reads, verifies and rebuilds them) and the tests
+ * (which check that the aggregates equal the sum of the stored events).
  *
  * pk = `HOUR#yyyy-mm-ddThh` (UTC hour of event_time), sk = `TYPE#<event_type>`,
- * `CATEGORY#<category>` or `PRODUCT#<product_id>`. Every item carries `count`, `revenue` and
- * `units`; revenue (sum of total_amount) and units (sum of quantity) come from purchases only,
- * so a TYPE#purchase item holds the hour's total revenue.
+ * `CATEGORY#<category>` or `PRODUCT#<product_id>`. Every item carries `count` and `units`, and one
+ * `revenue_<CUR>` attribute per currency seen in that hour (integer minor units of that currency,
+ * e.g. `revenue_USD` in cents, `revenue_JPY` in yen): amounts in different currencies are never
+ * added together. Revenue (sum of total_amount) and units (sum of quantity) come from purchases
+ * only, so a TYPE#purchase item holds the hour's revenue per currency.
  */
 
 /** The fields of a stored (enriched) event that aggregates read. */
@@ -16,16 +18,24 @@ export interface AggregateSource {
   category?: string | null;
   product_id?: string | null;
   quantity?: number | null;
+  currency?: string | null;
   total_amount?: number | null;
 }
 
+/** What one event adds to one item, or what an item holds. */
 export interface AggregateContribution {
   pk: string;
   sk: string;
   count: number;
-  /** Currency units, rounded to the cent. */
-  revenue: number;
   units: number;
+  /** Integer minor units per ISO-4217 currency code; empty when no revenue. */
+  revenue: Record<string, number>;
+}
+
+export const REVENUE_PREFIX = 'revenue_';
+
+export function revenueAttribute(currency: string): string {
+  return `${REVENUE_PREFIX}${currency}`;
 }
 
 export function hourPartitionKey(eventTime: string): string {
@@ -36,45 +46,83 @@ export function hourPartitionKey(eventTime: string): string {
   return `HOUR#${date.toISOString().slice(0, 13)}`;
 }
 
+/** The hour (`yyyy-mm-ddThh`) of a partition key, or undefined for another kind of key. */
+export function hourOfPartitionKey(pk: string): string | undefined {
+  return /^HOUR#(\d{4}-\d{2}-\d{2}T\d{2})$/.exec(pk)?.[1];
+}
+
 export function aggregateKey(pk: string, sk: string): string {
   return `${pk}|${sk}`;
 }
 
-/** Integer cents, so sums of many amounts never drift the way float sums do. */
-export function toCents(amount: number): number {
-  return Math.round(amount * 100);
+const minorDigitsCache = new Map<string, number>();
+
+/** ISO-4217 minor unit digits (USD 2, JPY 0, BHD 3); codes Intl does not know get 2. */
+export function minorUnitDigits(currency: string): number {
+  let digits = minorDigitsCache.get(currency);
+  if (digits === undefined) {
+    try {
+      digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    } catch {
+      digits = 2;
+    }
+    minorDigitsCache.set(currency, digits);
+  }
+  return digits;
 }
 
-export function fromCents(cents: number): number {
-  return cents / 100;
+/**
+ * An amount (at most 4 decimal places, as the schemas allow) in integer minor units of its
+ * currency, half away from zero. Computed from integer ten-thousandths so that no float error
+ * (1.005 * 100 = 100.49999...) decides a rounding.
+ */
+export function toMinorUnits(amount: number, currency: string): number {
+  const tenThousandths = Math.round(amount * 10_000);
+  const divisor = 10 ** (4 - Math.min(4, minorUnitDigits(currency)));
+  const sign = tenThousandths < 0 ? -1 : 1;
+  return sign * Math.round(Math.abs(tenThousandths) / divisor);
+}
+
+/** Minor units back to an amount of the currency, for display. */
+export function fromMinorUnits(minor: number, currency: string): number {
+  return minor / 10 ** minorUnitDigits(currency);
 }
 
 /** The items one stored event adds to: its type, and its category and product when present. */
 export function aggregateContributions(event: AggregateSource): AggregateContribution[] {
   const pk = hourPartitionKey(event.event_time);
   const isPurchase = event.event_type === 'purchase';
-  const revenue = isPurchase ? fromCents(toCents(event.total_amount ?? 0)) : 0;
+  const revenue: Record<string, number> = {};
+  if (isPurchase && typeof event.currency === 'string' && typeof event.total_amount === 'number') {
+    revenue[event.currency] = toMinorUnits(event.total_amount, event.currency);
+  }
   const units = isPurchase ? (event.quantity ?? 1) : 0;
   const sortKeys = [`TYPE#${event.event_type}`];
   if (typeof event.category === 'string' && event.category !== '') sortKeys.push(`CATEGORY#${event.category}`);
   if (typeof event.product_id === 'string' && event.product_id !== '') sortKeys.push(`PRODUCT#${event.product_id}`);
-  return sortKeys.map((sk) => ({ pk, sk, count: 1, revenue, units }));
+  return sortKeys.map((sk) => ({ pk, sk, count: 1, units, revenue: { ...revenue } }));
 }
 
-/** Adds contributions up per item, in integer cents; the result is sorted by pk, then sk. */
+/** Adds `b` into `a` (same item). */
+export function addInto(a: AggregateContribution, b: AggregateContribution): void {
+  a.count += b.count;
+  a.units += b.units;
+  for (const [currency, minor] of Object.entries(b.revenue)) a.revenue[currency] = (a.revenue[currency] ?? 0) + minor;
+}
+
+/** Adds contributions up per item; the result is sorted by pk, then sk. */
 export function sumContributions(contributions: Iterable<AggregateContribution>): AggregateContribution[] {
-  const totals = new Map<string, { pk: string; sk: string; count: number; cents: number; units: number }>();
+  const totals = new Map<string, AggregateContribution>();
   for (const c of contributions) {
     const key = aggregateKey(c.pk, c.sk);
-    const total = totals.get(key) ?? { pk: c.pk, sk: c.sk, count: 0, cents: 0, units: 0 };
-    total.count += c.count;
-    total.cents += toCents(c.revenue);
-    total.units += c.units;
-    totals.set(key, total);
+    let total = totals.get(key);
+    if (total === undefined) {
+      total = { pk: c.pk, sk: c.sk, count: 0, units: 0, revenue: {} };
+      totals.set(key, total);
+    }
+    addInto(total, c);
   }
-  return [...totals.values()]
-    .sort((a, b) => (a.pk === b.pk ? compareStrings(a.sk, b.sk) : compareStrings(a.pk, b.pk)))
-    .map((t) => ({ pk: t.pk, sk: t.sk, count: t.count, revenue: fromCents(t.cents), units: t.units }));
+  return [...totals.values()].sort((a, b) => (a.pk === b.pk ? compareStrings(a.sk, b.sk) : compareStrings(a.pk, b.pk)));
 }
 
 /** What the Aggregates table must hold for these stored events (each counted once). */
@@ -84,21 +132,34 @@ export function expectedAggregates(events: Iterable<AggregateSource>): Aggregate
   return sumContributions(all);
 }
 
-/**
- * Per-shard high-water mark attribute: a flat top-level attribute `hwm_<shardId>` rather than a
- * nested `hwm.<shardId>` map entry, because DynamoDB rejects `SET hwm.#shard` while the map does
- * not exist yet and offers no single expression that creates the map and sets the entry.
- */
-export function highWaterMarkAttribute(shardId: string): string {
-  return `hwm_${shardId}`;
+/** The item attributes that hold an aggregate's values (what the loader adds to). */
+export function aggregateAttributes(value: Pick<AggregateContribution, 'count' | 'units' | 'revenue'>): Record<string, number> {
+  const attributes: Record<string, number> = { count: value.count, units: value.units };
+  for (const [currency, minor] of Object.entries(value.revenue)) attributes[revenueAttribute(currency)] = minor;
+  return attributes;
 }
 
-/** Kinesis sequence numbers are decimal strings of up to 56 digits: padded, they compare as strings. */
-export function paddedSequenceNumber(sequenceNumber: string): string {
-  if (!/^\d{1,64}$/.test(sequenceNumber)) {
-    throw new Error(`not a Kinesis sequence number: ${sequenceNumber}`);
+/** An Aggregates table item (as the document client returns it) read back as values. */
+export function aggregateFromItem(item: Record<string, unknown>): AggregateContribution {
+  const revenue: Record<string, number> = {};
+  for (const [name, value] of Object.entries(item)) {
+    if (name.startsWith(REVENUE_PREFIX) && typeof value === 'number' && value !== 0) revenue[name.slice(REVENUE_PREFIX.length)] = value;
   }
-  return sequenceNumber.padStart(64, '0');
+  return {
+    pk: String(item.pk),
+    sk: String(item.sk),
+    count: typeof item.count === 'number' ? item.count : 0,
+    units: typeof item.units === 'number' ? item.units : 0,
+    revenue,
+  };
+}
+
+/** True when two aggregates hold the same values (a zero revenue equals an absent one). */
+export function sameAggregate(a: AggregateContribution, b: AggregateContribution): boolean {
+  if (a.count !== b.count || a.units !== b.units) return false;
+  const currencies = new Set([...Object.keys(a.revenue), ...Object.keys(b.revenue)]);
+  for (const currency of currencies) if ((a.revenue[currency] ?? 0) !== (b.revenue[currency] ?? 0)) return false;
+  return true;
 }
 
 function compareStrings(a: string, b: string): number {

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  aggregateAttributes,
   aggregateContributions,
+  aggregateFromItem,
   expectedAggregates,
   hourPartitionKey,
-  paddedSequenceNumber,
+  minorUnitDigits,
+  sameAggregate,
+  toMinorUnits,
 } from '../../../lambdas/shared/aggregates';
 
 describe('aggregate keys and contributions', () => {
@@ -13,13 +17,14 @@ describe('aggregate keys and contributions', () => {
     expect(() => hourPartitionKey('yesterday')).toThrow(/event_time/);
   });
 
-  it('a purchase adds count, revenue and units to its type, category and product', () => {
+  it('a purchase adds count, revenue in minor units of its currency, and units to its type, category and product', () => {
     const contributions = aggregateContributions({
       event_type: 'purchase',
       event_time: '2026-11-22T09:00:00Z',
       category: 'books',
       product_id: 'SKU-1',
       quantity: 3,
+      currency: 'USD',
       total_amount: 59.97,
     });
     expect(contributions).toEqual(
@@ -27,8 +32,8 @@ describe('aggregate keys and contributions', () => {
         pk: 'HOUR#2026-11-22T09',
         sk,
         count: 1,
-        revenue: 59.97,
         units: 3,
+        revenue: { USD: 5997 },
       })),
     );
   });
@@ -40,38 +45,57 @@ describe('aggregate keys and contributions', () => {
       category: 'books',
       product_id: 'SKU-1',
       quantity: 2,
+      currency: 'EUR',
       total_amount: 10,
     });
     expect(cart.map((c) => [c.sk, c.count, c.revenue, c.units])).toEqual([
-      ['TYPE#add_to_cart', 1, 0, 0],
-      ['CATEGORY#books', 1, 0, 0],
-      ['PRODUCT#SKU-1', 1, 0, 0],
+      ['TYPE#add_to_cart', 1, {}, 0],
+      ['CATEGORY#books', 1, {}, 0],
+      ['PRODUCT#SKU-1', 1, {}, 0],
     ]);
     const search = aggregateContributions({ event_type: 'search', event_time: '2026-11-22T09:00:00Z', total_amount: null });
     expect(search.map((c) => c.sk)).toEqual(['TYPE#search']);
   });
 
-  it('sums revenue in cents, so many small amounts add up exactly', () => {
-    const purchases = Array.from({ length: 10 }, () => ({
+  it('keeps each currency apart and sums in integer minor units, so many small amounts add up exactly', () => {
+    const purchase = (currency: string, total_amount: number) => ({
       event_type: 'purchase',
       event_time: '2026-11-22T09:00:00Z',
       product_id: 'SKU-1',
       quantity: 1,
-      total_amount: 0.1,
-    }));
-    const totals = expectedAggregates(purchases);
+      currency,
+      total_amount,
+    });
+    const totals = expectedAggregates([
+      ...Array.from({ length: 10 }, () => purchase('USD', 0.1)),
+      purchase('JPY', 1500),
+      purchase('BHD', 1.2345),
+    ]);
     expect(totals.find((t) => t.sk === 'PRODUCT#SKU-1')).toEqual({
       pk: 'HOUR#2026-11-22T09',
       sk: 'PRODUCT#SKU-1',
-      count: 10,
-      revenue: 1,
-      units: 10,
+      count: 12,
+      units: 12,
+      revenue: { USD: 100, JPY: 1500, BHD: 1235 },
     });
   });
 
-  it('pads sequence numbers so that string order is numeric order', () => {
-    expect(paddedSequenceNumber('9') < paddedSequenceNumber('10')).toBe(true);
-    expect(paddedSequenceNumber('49590000000000000000000000000000000000000000000000000001')).toHaveLength(64);
-    expect(() => paddedSequenceNumber('12a')).toThrow(/sequence number/);
+  it('rounds to minor units half away from zero without float error', () => {
+    expect(minorUnitDigits('USD')).toBe(2);
+    expect(minorUnitDigits('JPY')).toBe(0);
+    expect(minorUnitDigits('KWD')).toBe(3);
+    expect(toMinorUnits(1.005, 'USD')).toBe(101);
+    expect(toMinorUnits(0.3, 'USD')).toBe(30);
+    expect(toMinorUnits(149.5, 'JPY')).toBe(150);
+    expect(toMinorUnits(999_999_999.9999, 'USD')).toBe(100_000_000_000);
+  });
+
+  it('item attributes round-trip: revenue_<CUR> per currency beside count and units', () => {
+    const value = { pk: 'HOUR#2026-11-22T09', sk: 'TYPE#purchase', count: 3, units: 4, revenue: { USD: 1250, EUR: 99 } };
+    expect(aggregateAttributes(value)).toEqual({ count: 3, units: 4, revenue_USD: 1250, revenue_EUR: 99 });
+    const read = aggregateFromItem({ pk: value.pk, sk: value.sk, ...aggregateAttributes(value), revenue_GBP: 0 });
+    expect(read).toEqual(value);
+    expect(sameAggregate(read, value)).toBe(true);
+    expect(sameAggregate(read, { ...value, revenue: { USD: 1250 } })).toBe(false);
   });
 });

@@ -1,36 +1,22 @@
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  ProvisionedThroughputExceededException,
-} from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-  type UpdateCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import type { KinesisStreamRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { paddedSequenceNumber } from '../../../lambdas/shared/aggregates';
+import { expectedAggregates } from '../../../lambdas/shared/aggregates';
+import type { EnrichedEvent } from '../../../lambdas/shared/events';
 import { DeadLetterMessageSchema } from '../../../lambdas/shared/records';
-import { loadRecords, type LoaderDeps } from '../../../lambdas/loader/load';
+import { loadRecords, planWrites, type LoaderDeps } from '../../../lambdas/loader/load';
 import { enrichedEvent, kinesisRecord, sequenceNumber, SHARD } from './helpers';
+import { MemoryEventStore } from './memory-store';
 
-const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const sqs = new SQSClient({ region: 'us-east-1' });
-const dynamoMock = mockClient(dynamo);
 const sqsMock = mockClient(sqs);
-
 const noSleep = { now: () => 0, sleep: async () => {}, random: () => 0 };
 
-function deps(overrides: Partial<LoaderDeps> = {}): LoaderDeps {
+function deps(store: MemoryEventStore, overrides: Partial<LoaderDeps> = {}): LoaderDeps {
   return {
-    dynamo,
+    store,
     sqs,
-    eventsTableName: 'Events',
-    aggregatesTableName: 'Aggregates',
     deadLetterQueueUrl: 'https://sqs.local/DeadLetterQueue',
     now: () => new Date('2026-11-22T10:05:00.000Z'),
     retryClock: noSleep,
@@ -38,284 +24,169 @@ function deps(overrides: Partial<LoaderDeps> = {}): LoaderDeps {
   };
 }
 
-function conditionFailed(item?: Record<string, unknown>) {
-  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, ...(item ? { Item: item as never } : {}) });
-}
-
-function throttled() {
-  return new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
-}
-
-function updates(): UpdateCommandInput[] {
-  return dynamoMock.commandCalls(UpdateCommand).map((call) => call.args[0].input);
-}
-
-function updateFor(sk: string): UpdateCommandInput {
-  const found = updates().filter((u) => (u.Key as { sk: string }).sk === sk);
-  expect(found).toHaveLength(1);
-  return found[0]!;
-}
-
 beforeEach(() => {
-  dynamoMock.reset();
   sqsMock.reset();
-  dynamoMock.on(PutCommand).resolves({});
-  dynamoMock.on(UpdateCommand).resolves({});
-  // SQS confirms each sent entry by Id; only confirmed entries count as delivered.
   sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: Array<{ Id: string }> }) => ({
-    Successful: input.Entries.map(({ Id }) => ({ Id, MessageId: `m-${Id}`, MD5OfMessageBody: '' })),
+    Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `m-${e.Id}`, MD5OfMessageBody: 'x' })),
     Failed: [],
   }));
 });
 
-describe('storing events', () => {
-  it('puts each event once with its source and a new-event_id condition', async () => {
-    const event = enrichedEvent();
-    const result = await loadRecords([kinesisRecord(event, sequenceNumber(1))], deps());
+const categories = ['books', 'toys', 'garden'];
+function varietyOfEvents(count: number, hour = '08'): EnrichedEvent[] {
+  return Array.from({ length: count }, (_, i) =>
+    enrichedEvent({
+      event_type: ['page_view', 'add_to_cart', 'purchase', 'purchase'][i % 4],
+      event_time: `2026-11-22T${hour}:${String(i % 60).padStart(2, '0')}:00.000Z`,
+      category: categories[i % 3],
+      product_id: `SKU-${i % 7}`,
+      price: 5 + (i % 3) * 0.25,
+      currency: i % 5 === 0 ? 'EUR' : 'USD',
+      quantity: 1 + (i % 2),
+    }),
+  );
+}
 
-    const puts = dynamoMock.commandCalls(PutCommand).map((c) => c.args[0].input);
-    expect(puts).toHaveLength(1);
-    expect(puts[0]).toMatchObject({
-      TableName: 'Events',
-      ConditionExpression: 'attribute_not_exists(event_id)',
-      Item: { ...event, _source: `${SHARD}/${sequenceNumber(1)}` },
-    });
-    expect(result.batchItemFailures).toEqual([]);
-    expect(result.summary).toMatchObject({ stored: 1, duplicates: 0, rewritten: 0 });
+function recordsOf(events: EnrichedEvent[], firstSequence = 1): KinesisStreamRecord[] {
+  return events.map((e, i) => kinesisRecord(e, sequenceNumber(firstSequence + i)));
+}
+
+/**
+ * Lambda's Kinesis retry loop: invoke, then retry from the lowest reported record, up to
+ * 1 + MaximumRetryAttempts (5) invocations; returns the records it gave up on (the range it would
+ * name in StreamFailureQueue).
+ */
+async function asLambdaWould(records: KinesisStreamRecord[], d: LoaderDeps): Promise<KinesisStreamRecord[]> {
+  let batch = records;
+  for (let invocation = 0; invocation < 6 && batch.length > 0; invocation += 1) {
+    const { batchItemFailures } = await loadRecords(batch, d);
+    if (batchItemFailures.length === 0) return [];
+    const from = batch.findIndex((r) => r.kinesis.sequenceNumber === batchItemFailures[0]!.itemIdentifier);
+    batch = batch.slice(from);
+  }
+  return batch;
+}
+
+/** The conservation check at the loader's level: stored once, aggregates equal to the stored events. */
+function expectConserved(store: MemoryEventStore, expectedIds: Set<string>) {
+  const stored = store.storedEvents();
+  expect(new Set(stored.map((e) => e.event_id))).toEqual(expectedIds);
+  expect(store.aggregateValues()).toEqual(expectedAggregates(stored));
+}
+
+describe('loadRecords: each event stored and counted once', () => {
+  it('stores a batch and its aggregates in a few writes, revenue per currency in minor units', async () => {
+    const store = new MemoryEventStore();
+    const events = varietyOfEvents(100);
+    const { batchItemFailures, summary } = await loadRecords(recordsOf(events), deps(store));
+    expect(batchItemFailures).toEqual([]);
+    expect(summary).toMatchObject({ records: 100, stored: 100, duplicates: 0, retried: 0 });
+    expect(summary.writes).toBeLessThanOrEqual(5);
+    expectConserved(store, new Set(events.map((e) => e.event_id)));
+    const purchases = store.aggregateValues().find((a) => a.sk === 'TYPE#purchase')!;
+    expect(Object.keys(purchases.revenue).sort()).toEqual(['EUR', 'USD']);
+    expect(Number.isInteger(purchases.revenue.USD)).toBe(true);
   });
 
-  it('counts an event another record stored as a duplicate, not in the aggregates', async () => {
-    const event = enrichedEvent();
-    dynamoMock.on(PutCommand).rejects(conditionFailed({ _source: { S: `${SHARD}/${sequenceNumber(0)}` } }));
-
-    const result = await loadRecords([kinesisRecord(event, sequenceNumber(1))], deps());
-
-    expect(result.summary).toMatchObject({ stored: 0, duplicates: 1 });
-    expect(updates()).toEqual([]);
-    expect(result.batchItemFailures).toEqual([]);
+  it('a resend (same event_id, another record) is a duplicate and counts nothing, even in the same batch', async () => {
+    const store = new MemoryEventStore();
+    const [a, b] = varietyOfEvents(2);
+    const { summary } = await loadRecords(recordsOf([a!, b!, a!, a!]), deps(store));
+    expect(summary).toMatchObject({ stored: 2, duplicates: 2 });
+    expectConserved(store, new Set([a!.event_id, b!.event_id]));
+    const again = await loadRecords(recordsOf([b!], 50), deps(store));
+    expect(again.summary).toMatchObject({ stored: 0, duplicates: 1 });
+    expectConserved(store, new Set([a!.event_id, b!.event_id]));
   });
 
-  it('counts an event an earlier attempt of the same record stored as newly stored', async () => {
-    const event = enrichedEvent();
-    dynamoMock.on(PutCommand).rejects(conditionFailed({ _source: { S: `${SHARD}/${sequenceNumber(1)}` } }));
-
-    const result = await loadRecords([kinesisRecord(event, sequenceNumber(1))], deps());
-
-    expect(result.summary).toMatchObject({ stored: 0, rewritten: 1, duplicates: 0 });
-    expect(updates().map((u) => (u.Key as { sk: string }).sk).sort()).toEqual([
-      'CATEGORY#books',
-      'PRODUCT#SKU-1001',
-      'TYPE#purchase',
-    ]);
+  it('hole 1: writes throttled until Lambda gives up, then the range replayed: every stored event is counted once', async () => {
+    const store = new MemoryEventStore(30); // several writes per batch
+    const events = varietyOfEvents(40);
+    let failing = true;
+    let writesSeen = 0;
+    // The first write succeeds, then every write is throttled: stored and unstored events mix.
+    store.failBefore = () => failing && writesSeen++ > 0;
+    const givenUp = await asLambdaWould(recordsOf(events), deps(store, { retryPolicy: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 10 } }));
+    expect(givenUp.length).toBeGreaterThan(0);
+    expect(store.events.size).toBeGreaterThan(0);
+    failing = false;
+    // `pipeline replay` puts the given-up range back: the same events with new sequence numbers.
+    const replayed = givenUp.map((r, i) => kinesisRecord(JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString()), sequenceNumber(1000 + i)));
+    expect(await asLambdaWould(replayed, deps(store))).toEqual([]);
+    expectConserved(store, new Set(events.map((e) => e.event_id)));
   });
 
-  it('reads the existing item when the failed condition returns none', async () => {
-    const event = enrichedEvent();
-    dynamoMock.on(PutCommand).rejects(conditionFailed());
-    dynamoMock.on(GetCommand, { TableName: 'Events' }).resolves({ Item: { _source: `${SHARD}/${sequenceNumber(1)}` } });
-
-    const result = await loadRecords([kinesisRecord(event, sequenceNumber(1))], deps());
-
-    const gets = dynamoMock.commandCalls(GetCommand).map((c) => c.args[0].input);
-    expect(gets).toEqual([expect.objectContaining({ TableName: 'Events', Key: { event_id: event.event_id }, ConsistentRead: true })]);
-    expect(result.summary).toMatchObject({ rewritten: 1, duplicates: 0 });
+  it('a write that commits but whose answer is lost is recognised on retry (rewritten) and not counted again', async () => {
+    const store = new MemoryEventStore(20);
+    const events = varietyOfEvents(30);
+    let lost = 1;
+    store.failAfter = () => lost-- > 0;
+    const givenUp = await asLambdaWould(recordsOf(events), deps(store, { retryPolicy: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 1 } }));
+    expect(givenUp).toEqual([]);
+    expectConserved(store, new Set(events.map((e) => e.event_id)));
   });
 
-  it('runs the puts of a batch concurrently, within the limit', async () => {
-    let inFlight = 0;
-    let peak = 0;
-    dynamoMock.on(PutCommand).callsFake(async () => {
-      inFlight += 1;
-      peak = Math.max(peak, inFlight);
-      await new Promise((resolve) => setImmediate(resolve));
-      inFlight -= 1;
-      return {};
-    });
-    const records = Array.from({ length: 40 }, (_, i) => kinesisRecord(enrichedEvent(), sequenceNumber(i + 1)));
-
-    await loadRecords(records, deps({ concurrency: 8 }));
-
-    expect(dynamoMock.commandCalls(PutCommand)).toHaveLength(40);
-    expect(peak).toBeGreaterThan(1);
-    expect(peak).toBeLessThanOrEqual(8);
-  });
-});
-
-describe('aggregates', () => {
-  it('applies one update per aggregate item with the sums and the high-water mark', async () => {
-    const records = [
-      kinesisRecord(enrichedEvent({ price: 10.1, quantity: 1 }), sequenceNumber(1)),
-      kinesisRecord(enrichedEvent({ price: 0.2, quantity: 3 }), sequenceNumber(2)),
-      kinesisRecord(
-        enrichedEvent({ event_type: 'page_view', category: 'toys', product_id: 'SKU-7', price: undefined, currency: undefined, quantity: undefined }),
-        sequenceNumber(3),
-      ),
-    ];
-
-    await loadRecords(records, deps());
-
-    // purchase, books, SKU-1001 (two events each) + page_view, toys, SKU-7
-    expect(updates()).toHaveLength(6);
-    const product = updateFor('PRODUCT#SKU-1001');
-    expect(product.Key).toEqual({ pk: 'HOUR#2026-11-22T09', sk: 'PRODUCT#SKU-1001' });
-    expect(product.ExpressionAttributeValues).toMatchObject({
-      ':count': 2,
-      ':revenue': 10.7,
-      ':units': 4,
-      ':maxSeq': paddedSequenceNumber(sequenceNumber(2)),
-      ':minSeq': paddedSequenceNumber(sequenceNumber(1)),
-    });
-    expect(product.ExpressionAttributeNames).toMatchObject({ '#mark': `hwm_${SHARD}` });
-    expect(product.ConditionExpression).toBe('attribute_not_exists(#mark) OR #mark < :minSeq');
-    expect(updateFor('CATEGORY#toys').ExpressionAttributeValues).toMatchObject({ ':count': 1, ':revenue': 0, ':units': 0 });
-    expect(updateFor('TYPE#page_view').ExpressionAttributeValues).toMatchObject({
-      ':maxSeq': paddedSequenceNumber(sequenceNumber(3)),
-    });
+  it('a transient failure hands back the failed write first record and everything after it, and counts them only once stored', async () => {
+    const store = new MemoryEventStore(20);
+    const events = varietyOfEvents(30);
+    let call = 0;
+    store.failBefore = () => ++call >= 2;
+    const records = recordsOf(events);
+    const { batchItemFailures, summary } = await loadRecords(records, deps(store, { retryPolicy: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 10 } }));
+    const firstFailed = records.findIndex((r) => r.kinesis.sequenceNumber === batchItemFailures[0]!.itemIdentifier);
+    expect(firstFailed).toBe(summary.stored);
+    expect(batchItemFailures.map((f) => f.itemIdentifier)).toEqual(records.slice(firstFailed).map((r) => r.kinesis.sequenceNumber));
+    expect(store.events.size).toBe(firstFailed);
+    expect(store.aggregateValues()).toEqual(expectedAggregates(store.storedEvents()));
   });
 
-  it('when the mark is already past some records, counts only the records above it', async () => {
-    const records = [1, 2, 3].map((n) => kinesisRecord(enrichedEvent({ price: n, quantity: 1 }), sequenceNumber(n)));
-    const mark = paddedSequenceNumber(sequenceNumber(2));
-    dynamoMock
-      .on(UpdateCommand, { ConditionExpression: 'attribute_not_exists(#mark) OR #mark < :minSeq' })
-      .rejects(conditionFailed());
-    dynamoMock.on(GetCommand, { TableName: 'Aggregates' }).resolves({ Item: { [`hwm_${SHARD}`]: mark } });
-
-    const result = await loadRecords(records, deps());
-
-    const retried = updates().filter((u) => u.ConditionExpression === '#mark = :knownMark');
-    expect(retried).toHaveLength(3);
-    for (const update of retried) {
-      expect(update.ExpressionAttributeValues).toMatchObject({
-        ':count': 1,
-        ':revenue': 3,
-        ':units': 1,
-        ':knownMark': mark,
-        ':maxSeq': paddedSequenceNumber(sequenceNumber(3)),
-      });
-    }
-    expect(result.batchItemFailures).toEqual([]);
+  it('an item the sink refuses goes to the DeadLetterQueue as load_failed; its neighbours are stored', async () => {
+    const store = new MemoryEventStore();
+    const events = varietyOfEvents(10);
+    store.refuse.add(events[4]!.event_id);
+    const errors: unknown[] = [];
+    const { batchItemFailures, summary } = await loadRecords(recordsOf(events), deps(store, { log: { warn: () => {}, error: (m: unknown) => void errors.push(m) } }));
+    expect(batchItemFailures).toEqual([]);
+    expect(summary).toMatchObject({ stored: 9, deadLettered: 1 });
+    expectConserved(store, new Set(events.filter((_, i) => i !== 4).map((e) => e.event_id)));
+    const sent = sqsMock.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries ?? []);
+    expect(sent).toHaveLength(1);
+    const message = DeadLetterMessageSchema.parse(JSON.parse(sent[0]!.MessageBody!));
+    expect(message).toMatchObject({ reason: 'load_failed', errors: [{ code: 'item_rejected' }] });
+    expect(errors).toHaveLength(1);
   });
 
-  it('skips the update when every contribution is at or below the mark', async () => {
-    dynamoMock.on(UpdateCommand).rejects(conditionFailed());
-    dynamoMock.on(GetCommand, { TableName: 'Aggregates' }).resolves({
-      Item: { [`hwm_${SHARD}`]: paddedSequenceNumber(sequenceNumber(9)) },
-    });
-
-    const result = await loadRecords([kinesisRecord(enrichedEvent(), sequenceNumber(5))], deps());
-
-    expect(updates()).toHaveLength(3); // the three first attempts, no retry
-    expect(result.batchItemFailures).toEqual([]);
-  });
-});
-
-describe('failures', () => {
-  it('sends records that are not stored events to the DeadLetterQueue as load_failed', async () => {
-    const invalid = { ...enrichedEvent(), price: -1, coupon: 'X' };
-    const rejected = enrichedEvent();
-    dynamoMock
-      .on(PutCommand, { Item: { event_id: rejected.event_id } as never })
-      .rejects(Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' }));
-    const records = [
-      kinesisRecord('not json {', sequenceNumber(1)),
-      kinesisRecord(invalid, sequenceNumber(2)),
-      kinesisRecord(rejected, sequenceNumber(3)),
-      kinesisRecord(enrichedEvent(), sequenceNumber(4)),
-    ];
-
-    const result = await loadRecords(records, deps());
-
-    expect(result.batchItemFailures).toEqual([]);
-    expect(result.summary).toMatchObject({ stored: 1, deadLettered: 3 });
-    const entries = sqsMock.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries ?? []);
-    expect(entries).toHaveLength(3);
-    const bodies = entries.map((e) => DeadLetterMessageSchema.parse(JSON.parse(e.MessageBody!)));
-    for (const body of bodies) {
-      expect(body.reason).toBe('load_failed');
-      expect(body.attempts).toBe(1);
-      expect(body.first_failed_at).toBe('2026-11-22T10:05:00.000Z');
-      expect(body.source).toMatchObject({ stream: 'ProcessedStream', shard_id: SHARD });
-      expect(body.errors.length).toBeGreaterThan(0);
-    }
-    expect(bodies.map((b) => b.source.sequence_number)).toEqual([1, 2, 3].map(sequenceNumber));
-    expect(bodies[0]!.record).toBe('not json {');
-    expect(bodies[0]!.errors[0]).toMatchObject({ path: '', code: 'invalid_json' });
-    expect(bodies[1]!.record).toEqual(invalid);
-    expect(bodies[1]!.errors).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ path: 'price', code: 'too_small' }),
-        expect.objectContaining({ path: 'coupon', code: 'unknown_field' }),
-      ]),
-    );
-    expect(bodies[1]!.source.received_at).toBe(invalid.received_at);
-    expect(bodies[2]!.record).toEqual(rejected);
-    expect(bodies[2]!.errors[0]).toMatchObject({ path: '', code: 'item_rejected' });
-    expect(entries.map((e) => e.MessageAttributes?.reason?.StringValue)).toEqual(['load_failed', 'load_failed', 'load_failed']);
-    expect(entries[0]!.MessageAttributes?.error_codes?.StringValue).toBe('invalid_json');
-  });
-
-  it('sends dead letters in batches of at most 10', async () => {
-    const records = Array.from({ length: 23 }, (_, i) => kinesisRecord(`bad ${i}`, sequenceNumber(i + 1)));
-
-    const result = await loadRecords(records, deps());
-
-    const sizes = sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries?.length);
-    expect(sizes.sort()).toEqual([10, 10, 3].sort());
-    expect(result.summary.deadLettered).toBe(23);
-  });
-
-  it('hands a transiently failed put and everything after it back to Lambda, counting nothing from there', async () => {
-    const events = [1, 2, 3].map(() => enrichedEvent());
-    dynamoMock.on(PutCommand, { Item: { event_id: events[1]!.event_id } as never }).rejects(throttled());
-    const records = events.map((e, i) => kinesisRecord(e, sequenceNumber(i + 1)));
-
-    const result = await loadRecords(records, deps());
-
-    expect(result.batchItemFailures).toEqual([{ itemIdentifier: sequenceNumber(2) }, { itemIdentifier: sequenceNumber(3) }]);
-    // Only record 1 is counted now; record 3 (stored) is counted when the retry reaches it.
-    for (const update of updates()) {
-      expect(update.ExpressionAttributeValues).toMatchObject({ ':count': 1, ':maxSeq': paddedSequenceNumber(sequenceNumber(1)) });
-    }
-    expect(updates()).toHaveLength(3);
-  });
-
-  it('does not dead-letter a permanent failure that comes after a retried record', async () => {
-    const events = [enrichedEvent(), enrichedEvent()];
-    dynamoMock.on(PutCommand, { Item: { event_id: events[0]!.event_id } as never }).rejects(throttled());
-    const records = [kinesisRecord(events[0], sequenceNumber(1)), kinesisRecord('garbage', sequenceNumber(2))];
-
-    const result = await loadRecords(records, deps());
-
-    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
-    expect(result.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([sequenceNumber(1), sequenceNumber(2)]);
-  });
-
-  it('on a failed aggregate update, retries from the lowest record that contributes to it', async () => {
-    const records = [
-      kinesisRecord(enrichedEvent({ event_type: 'page_view', category: 'toys', product_id: 'SKU-7', price: undefined, currency: undefined, quantity: undefined }), sequenceNumber(1)),
-      kinesisRecord(enrichedEvent(), sequenceNumber(2)),
-      kinesisRecord(enrichedEvent(), sequenceNumber(3)),
-    ];
-    dynamoMock.on(UpdateCommand, { Key: { pk: 'HOUR#2026-11-22T09', sk: 'CATEGORY#books' } }).rejects(throttled());
-
-    const result = await loadRecords(records, deps());
-
-    expect(result.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([sequenceNumber(2), sequenceNumber(3)]);
-    expect(updates()).toHaveLength(6);
-  });
-
-  it('hands a record back to Lambda when its dead letter cannot be sent', async () => {
+  it('a record that is not a stored event is dead-lettered at once; one not sent is retried with what follows', async () => {
+    const store = new MemoryEventStore();
+    const [a, b] = varietyOfEvents(2);
+    const records = [kinesisRecord(a!, sequenceNumber(1)), kinesisRecord('not json', sequenceNumber(2)), kinesisRecord(b!, sequenceNumber(3))];
+    sqsMock.reset();
+    sqsMock.on(SendMessageBatchCommand).rejects(Object.assign(new Error('down'), { name: 'InternalError' }));
+    const { batchItemFailures, summary } = await loadRecords(records, deps(store));
+    expect(batchItemFailures.map((f) => f.itemIdentifier)).toEqual([sequenceNumber(2), sequenceNumber(3)]);
+    expect(summary).toMatchObject({ deadLettered: 0, retried: 2 });
+    // b was stored (and counted) already: its retry is recognised, not counted again.
+    sqsMock.reset();
     sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: Array<{ Id: string }> }) => ({
-      Successful: [],
-      Failed: input.Entries.map((e) => ({ Id: e.Id, Code: 'InternalError', SenderFault: false, Message: 'try again' })),
+      Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `m-${e.Id}`, MD5OfMessageBody: 'x' })),
+      Failed: [],
     }));
-    const records = [kinesisRecord(enrichedEvent(), sequenceNumber(1)), kinesisRecord('garbage', sequenceNumber(2))];
+    const retry = await loadRecords(records.slice(1), deps(store));
+    expect(retry.summary).toMatchObject({ rewritten: 1, stored: 0 });
+    expectConserved(store, new Set([a!.event_id, b!.event_id]));
+  });
+});
 
-    const result = await loadRecords(records, deps());
-
-    expect(sqsMock.commandCalls(SendMessageBatchCommand).length).toBeGreaterThan(1); // resent before giving up
-    expect(result.batchItemFailures).toEqual([{ itemIdentifier: sequenceNumber(2) }]);
-    expect(result.summary).toMatchObject({ stored: 1, deadLettered: 0 });
+describe('planWrites', () => {
+  it('keeps each write within the item limit, in record order, each event_id once per write', () => {
+    const candidates = varietyOfEvents(60).map((event, index) => ({ event, source: `${SHARD}/${index}`, index, aggregateKeys: [`k${index % 9}`, `c${index % 3}`] }));
+    candidates.push({ ...candidates[0]!, index: 60 });
+    const groups = planWrites(candidates, 25);
+    expect(groups.flat().map((c) => c.index)).toEqual(candidates.map((c) => c.index));
+    for (const group of groups) {
+      const keys = new Set(group.flatMap((c) => c.aggregateKeys));
+      expect(group.length + keys.size).toBeLessThanOrEqual(25);
+      expect(new Set(group.map((c) => c.event.event_id)).size).toBe(group.length);
+    }
   });
 });
