@@ -3,12 +3,16 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { MetricAccumulator } from './emf';
+import type { FaultController } from './fault-set';
 import type { FunctionSpec, InvokeResult, Invoker, LocalResource, MetricTotals } from './types';
 
 /**
  * The local Lambda service: every function of the template runs in its own child processes
  * (lambda-worker.mjs), one invocation at a time per process, with a small pool per function
- * for concurrency. The template's timeout is enforced by killing the process, as Lambda does.
+ * for concurrency. The template's timeout is enforced by killing the process, as Lambda does;
+ * its clock starts when the handler is invoked, after the init phase (module import), which has a
+ * budget of its own. Synchronous payload limits (6 MB request and response) apply, and a
+ * FaultController can crash an invocation or time it out.
  */
 
 export interface LambdaRuntime extends Invoker {
@@ -25,11 +29,34 @@ export interface LambdaRuntimeOptions {
   /** Execution environments per function (default 2). */
   poolSize?: number;
   log?: (line: string) => void;
+  /** Injected function crashes and timeouts (contract §5), decided per invocation. */
+  faults?: FaultController;
 }
 
 const WORKER_PATH = fileURLToPath(new URL('./lambda-worker.mjs', import.meta.url));
 const DEFAULT_TIMEOUT_SECONDS = 3;
 const DEFAULT_MEMORY_MB = 128;
+
+/**
+ * The init phase (extensions, runtime bootstrap, the function's static code) has 10 s of its own,
+ * not counted against the function's timeout; an init that takes longer goes on within the first
+ * invocation, on its timeout. https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+ * (Lambda retries such an init inside the invocation; locally the same init just keeps going, on
+ * the invocation's clock.)
+ */
+export const INIT_BUDGET_MS = 10_000;
+
+/**
+ * Synchronous invocation payload, request and response: 6 MB each
+ * (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). The service counts
+ * 6 MiB for a request and 6 MiB + 100 bytes for a response, and answers with these errors.
+ */
+export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
+export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
+export const REQUEST_TOO_LARGE = 'RequestEntityTooLargeException';
+
+/** An injected crash kills the environment after at most this long, or the function's typical duration when longer. */
+const MIN_CRASH_WINDOW_MS = 50;
 
 /** The functions a template declares, ready to run; functions without a local asset are left out. */
 export function functionSpecsFrom(resources: LocalResource[], region: string, accountId: string): FunctionSpec[] {
@@ -74,7 +101,13 @@ export function createLambdaRuntime(opts: LambdaRuntimeOptions): LambdaRuntime {
       const spec = byName.get(functionName) ?? byName.get(unqualified(functionName));
       if (!spec) return failure('ResourceNotFoundException', `Function not found: ${functionName}`, 0);
       if (stopped) return failure('Runtime.Stopped', 'The local Lambda runtime is stopped', 0);
-      return pools.get(spec)!.invoke(event);
+      // Lambda refuses an oversized request before any execution environment sees it.
+      const requestBytes = Buffer.byteLength(JSON.stringify(event ?? null));
+      if (requestBytes > MAX_REQUEST_BYTES) {
+        return failure(REQUEST_TOO_LARGE, `Request must be smaller than ${MAX_REQUEST_BYTES} bytes for the InvokeFunction operation`, 0);
+      }
+      const pool = pools.get(spec)!;
+      return pool.invoke(event, injectedFault(opts.faults, spec, pool));
     },
     metrics: () => metricsSeen.snapshot(),
     async stop() {
@@ -82,6 +115,29 @@ export function createLambdaRuntime(opts: LambdaRuntimeOptions): LambdaRuntime {
       await Promise.all([...pools.values()].map((pool) => pool.stop()));
     },
   };
+}
+
+interface InjectedFault {
+  kind: 'crash' | 'timeout';
+  /** How long after the handler starts the environment dies. */
+  afterMs: number;
+}
+
+function injectedFault(faults: FaultController | undefined, spec: FunctionSpec, pool: FunctionPool): InjectedFault | undefined {
+  if (!faults) return undefined;
+  const kind = faults.lambdaFault(`${spec.functionName} ${spec.logicalId}`);
+  if (!kind) return undefined;
+  // Somewhere within a typical run of the function, so a crash can land before, between or after
+  // its side effects; drawn from the controller's seeded sequence so a seed repeats it.
+  const window = Math.max(MIN_CRASH_WINDOW_MS, pool.typicalDurationMs());
+  return { kind, afterMs: Math.floor(randomOf(faults)() * window) };
+}
+
+// FaultController keeps its seeded sequence to itself; the delay is drawn from that same sequence
+// (it restarts when a fault set is applied), so a seeded run repeats its crash points too.
+function randomOf(faults: FaultController): () => number {
+  const random = (faults as unknown as { random?: unknown }).random;
+  return typeof random === 'function' ? (random as () => number) : Math.random;
 }
 
 // `arn:...:function:name:$LATEST` and `name:$LATEST` name the same function locally.
@@ -98,24 +154,28 @@ function failure(errorType: string, errorMessage: string, durationMs: number, ti
 
 interface PendingInvocation {
   event: unknown;
+  fault: InjectedFault | undefined;
   resolve: (result: InvokeResult) => void;
 }
 
-interface WorkerReply {
-  type: 'result';
-  id: string;
-  ok: boolean;
-  payload?: string;
-  errorType?: string;
-  errorMessage?: string;
-  initError?: boolean;
-}
+type WorkerReply =
+  | { type: 'init'; ok: boolean; durationMs: number; errorType?: string; errorMessage?: string }
+  | {
+      type: 'result';
+      id: string;
+      ok: boolean;
+      payload?: string;
+      errorType?: string;
+      errorMessage?: string;
+      initError?: boolean;
+    };
 
 /** The execution environments of one function and the invocations waiting for one. */
 class FunctionPool {
   private readonly idle: ExecutionEnvironment[] = [];
   private readonly all = new Set<ExecutionEnvironment>();
   private readonly waiting: PendingInvocation[] = [];
+  private readonly recentDurations: number[] = [];
   private stopping = false;
 
   constructor(
@@ -125,11 +185,18 @@ class FunctionPool {
     private readonly metricsSeen: MetricAccumulator,
   ) {}
 
-  invoke(event: unknown): Promise<InvokeResult> {
+  invoke(event: unknown, fault?: InjectedFault): Promise<InvokeResult> {
     return new Promise((resolve) => {
-      this.waiting.push({ event, resolve });
+      this.waiting.push({ event, fault, resolve });
       this.dispatch();
     });
+  }
+
+  /** The median duration of the function's last successful invocations (0 before the first). */
+  typicalDurationMs(): number {
+    if (this.recentDurations.length === 0) return 0;
+    const sorted = [...this.recentDurations].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
   }
 
   private dispatch(): void {
@@ -143,7 +210,11 @@ class FunctionPool {
       }
       const pending = this.waiting.shift()!;
       const chosen = environment;
-      void chosen.run(pending.event).then((result) => {
+      void chosen.run(pending.event, pending.fault).then((result) => {
+        if (result.ok) {
+          this.recentDurations.push(result.durationMs);
+          if (this.recentDurations.length > 20) this.recentDurations.shift();
+        }
         pending.resolve(result);
         if (chosen.usable) this.idle.push(chosen);
         this.dispatch();
@@ -168,12 +239,24 @@ class FunctionPool {
   }
 }
 
+interface RunningInvocation {
+  id: string;
+  started: number;
+  fault: InjectedFault | undefined;
+  /** Settles the invocation once; later calls are ignored. */
+  finish: (result: InvokeResult) => void;
+}
+
 /** One child process running lambda-worker.mjs. */
 class ExecutionEnvironment {
   usable = true;
   private readonly child: ChildProcess;
   private readonly exited: Promise<void>;
-  private current?: { id: string; started: number; finish: (result: InvokeResult) => void };
+  private readonly initBudgetEndsAt = Date.now() + INIT_BUDGET_MS;
+  /** Resolves when init is over (done or failed) or its budget is spent, whichever comes first. */
+  private readonly initOver: Promise<void>;
+  private endInit!: () => void;
+  private current?: RunningInvocation;
   private readonly log: (line: string) => void;
 
   constructor(
@@ -183,6 +266,14 @@ class ExecutionEnvironment {
     private readonly onGone: (environment: ExecutionEnvironment) => void,
   ) {
     this.log = (line) => opts.log?.(`[${spec.logicalId}] ${line}`);
+    this.initOver = new Promise((resolve) => {
+      const budget = setTimeout(resolve, INIT_BUDGET_MS);
+      budget.unref();
+      this.endInit = () => {
+        clearTimeout(budget);
+        resolve();
+      };
+    });
     this.child = fork(WORKER_PATH, [], {
       cwd: spec.assetDir,
       env: environmentFor(spec, opts),
@@ -202,11 +293,13 @@ class ExecutionEnvironment {
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
         this.usable = false;
+        this.endInit();
         const running = this.current;
         if (running) {
           this.current = undefined;
+          const reason = signal ? `signal: ${signalText(signal)}` : `exit status ${code}`;
           running.finish(
-            failure('Runtime.ExitError', `Runtime exited with error: ${signal ?? `exit status ${code}`}`, Date.now() - running.started),
+            failure('Runtime.ExitError', `RequestId: ${running.id} Error: Runtime exited with error: ${reason}`, Date.now() - running.started),
           );
         }
         this.onGone(this);
@@ -217,47 +310,104 @@ class ExecutionEnvironment {
     this.child.on('error', (error) => this.log(`runtime error: ${error.message}`));
   }
 
-  run(event: unknown): Promise<InvokeResult> {
+  run(event: unknown, fault?: InjectedFault): Promise<InvokeResult> {
     const id = randomUUID();
     const started = Date.now();
     const timeoutMs = this.spec.timeoutSeconds * 1000;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        if (this.current?.id !== id) return;
-        this.current = undefined;
-        this.usable = false;
-        const seconds = this.spec.timeoutSeconds.toFixed(2);
-        this.log(`${id} Task timed out after ${seconds} seconds`);
-        resolve(failure('Sandbox.Timedout', `Task timed out after ${seconds} seconds`, Date.now() - started, true));
-        void this.kill();
-      }, timeoutMs);
-      this.current = {
+      const timers: NodeJS.Timeout[] = [];
+      let settled = false;
+      const running: RunningInvocation = {
         id,
         started,
+        fault,
         finish: (result) => {
-          clearTimeout(timer);
+          if (settled) return;
+          settled = true;
+          for (const timer of timers) clearTimeout(timer);
           resolve(result);
         },
       };
-      this.child.send({ type: 'invoke', id, requestId: id, event, deadlineMs: started + timeoutMs }, (error) => {
-        if (error && this.current?.id === id) {
-          this.current = undefined;
-          this.usable = false;
-          clearTimeout(timer);
-          resolve(failure('Runtime.ExitError', `Could not reach the runtime: ${error.message}`, Date.now() - started));
-          void this.kill();
-        }
+      this.current = running;
+      if (fault) this.log(`${id} injected fault: ${fault.kind} ${fault.afterMs} ms into the invocation`);
+
+      // The timeout clock starts when the handler is invoked: after init, or at the end of the
+      // init budget if init is still running then.
+      void this.initOver.then(() => {
+        if (settled || this.current !== running) return;
+        timers.push(setTimeout(() => this.timedOut(running), timeoutMs));
+        // An injected crash or timeout ends the invocation part-way through the handler.
+        // A timeout fault ends early, not at the configured timeout, so tests stay fast.
+        if (fault) timers.push(setTimeout(() => this.endByFault(running), Math.min(fault.afterMs, timeoutMs)));
       });
+
+      this.child.send(
+        { type: 'invoke', id, requestId: id, event, timeoutMs, initBudgetEndsAt: this.initBudgetEndsAt },
+        (error) => {
+          if (error && this.current === running) {
+            this.current = undefined;
+            this.usable = false;
+            running.finish(failure('Runtime.ExitError', `Could not reach the runtime: ${error.message}`, Date.now() - started));
+            void this.kill();
+          }
+        },
+      );
     });
   }
 
+  private timedOut(running: RunningInvocation): void {
+    if (this.current !== running) return;
+    this.current = undefined;
+    this.usable = false;
+    const seconds = this.spec.timeoutSeconds.toFixed(2);
+    this.log(`${running.id} Task timed out after ${seconds} seconds`);
+    running.finish(failure('Sandbox.Timedout', `Task timed out after ${seconds} seconds`, Date.now() - running.started, true));
+    void this.kill();
+  }
+
+  /** The injected fault's moment: the environment dies (SIGKILL) with whatever the handler had done so far. */
+  private endByFault(running: RunningInvocation): void {
+    if (this.current !== running || !running.fault) return;
+    if (running.fault.kind === 'timeout') {
+      this.timedOut(running);
+      return;
+    }
+    this.current = undefined;
+    this.usable = false;
+    this.log(`${running.id} Error: Runtime exited with error: signal: killed (injected crash)`);
+    running.finish(
+      failure('Runtime.ExitError', `RequestId: ${running.id} Error: Runtime exited with error: signal: killed`, Date.now() - running.started),
+    );
+    void this.kill();
+  }
+
   private onReply(reply: WorkerReply): void {
+    if (reply?.type === 'init') {
+      if (!reply.ok) {
+        this.log(`INIT_REPORT Init Duration: ${reply.durationMs} ms Phase: init Status: error Error Type: ${reply.errorType}`);
+      }
+      this.endInit();
+      return;
+    }
     const running = this.current;
     if (!running || reply?.type !== 'result' || reply.id !== running.id) return;
+    if (running.fault && !reply.initError) {
+      // The handler finished before the injected fault struck: the process still dies before it
+      // can return the result, so the invocation fails all the same.
+      this.endByFault(running);
+      return;
+    }
     this.current = undefined;
     const durationMs = Date.now() - running.started;
     if (reply.ok) {
-      running.finish({ ok: true, payload: reply.payload === undefined ? null : JSON.parse(reply.payload), durationMs });
+      const payload = reply.payload ?? 'null';
+      if (Buffer.byteLength(payload) > MAX_RESPONSE_BYTES) {
+        const errorMessage = `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`;
+        this.log(`${running.id} ERROR Invoke Error ${JSON.stringify({ errorType: 'Function.ResponseSizeTooLarge', errorMessage })}`);
+        running.finish(failure('Function.ResponseSizeTooLarge', errorMessage, durationMs));
+        return;
+      }
+      running.finish({ ok: true, payload: JSON.parse(payload), durationMs });
       return;
     }
     const errorType = reply.errorType ?? 'Error';
@@ -276,6 +426,18 @@ class ExecutionEnvironment {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
     await this.exited;
   }
+}
+
+// How the Lambda service names the signal that ended a runtime (Go's os.ProcessState wording).
+function signalText(signal: NodeJS.Signals): string {
+  const names: Partial<Record<NodeJS.Signals, string>> = {
+    SIGKILL: 'killed',
+    SIGTERM: 'terminated',
+    SIGSEGV: 'segmentation fault',
+    SIGABRT: 'aborted',
+    SIGINT: 'interrupt',
+  };
+  return names[signal] ?? signal;
 }
 
 function environmentFor(spec: FunctionSpec, opts: LambdaRuntimeOptions): NodeJS.ProcessEnv {

@@ -1,6 +1,7 @@
 // One Lambda execution environment: a child process of the local Lambda runtime.
 // Plain JavaScript so it runs under bare `node` (no TypeScript loader) like the real runtime.
-// It imports the bundle once, then serves invocations over IPC one at a time.
+// It imports the bundle once (the init phase), tells the runtime when init is over, then serves
+// invocations over IPC one at a time.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,7 +28,19 @@ async function loadHandler() {
   if (!file) {
     throw new HandlerError('Runtime.ImportModuleError', `Error: Cannot find module '${modulePath}' in ${taskRoot}`);
   }
-  const mod = await import(pathToFileURL(file).href);
+  let mod;
+  try {
+    mod = await import(pathToFileURL(file).href);
+  } catch (error) {
+    // As the Node.js runtime reports a module that cannot be loaded: a syntax error is
+    // Runtime.UserCodeSyntaxError, a missing dependency Runtime.ImportModuleError, and anything the
+    // module's top level throws keeps its own name.
+    if (error instanceof SyntaxError) throw new HandlerError('Runtime.UserCodeSyntaxError', `${error.name}: ${error.message}`);
+    if (error?.code === 'ERR_MODULE_NOT_FOUND' || error?.code === 'MODULE_NOT_FOUND') {
+      throw new HandlerError('Runtime.ImportModuleError', `Error: ${error.message}`);
+    }
+    throw error;
+  }
   // A CommonJS bundle exposes module.exports as the default export.
   const fn = mod[exportPath] ?? mod.default?.[exportPath];
   if (typeof fn !== 'function') {
@@ -36,11 +49,16 @@ async function loadHandler() {
   return fn;
 }
 
+// The init phase: importing the module runs its top-level code. The runtime starts an
+// invocation's timeout clock only once this is over (or once the init budget is spent).
+const initStarted = Date.now();
 const handlerPromise = loadHandler();
-// Keep an init failure from becoming an unhandled rejection: it is reported per invocation.
-handlerPromise.catch(() => undefined);
+handlerPromise.then(
+  () => send({ type: 'init', ok: true, durationMs: Date.now() - initStarted }),
+  (error) => send({ type: 'init', ok: false, durationMs: Date.now() - initStarted, ...errorShape(error) }),
+);
 
-function contextFor(message) {
+function contextFor(message, deadlineMs) {
   return {
     awsRequestId: message.requestId,
     functionName,
@@ -50,15 +68,15 @@ function contextFor(message) {
     logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME ?? `/aws/lambda/${functionName}`,
     logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'local',
     callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => Math.max(0, message.deadlineMs - Date.now()),
+    getRemainingTimeInMillis: () => Math.max(0, deadlineMs - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
   };
 }
 
-async function run(handler, message) {
-  const context = contextFor(message);
+async function run(handler, message, deadlineMs) {
+  const context = contextFor(message, deadlineMs);
   let callbackSettle;
   const viaCallback = new Promise((resolve, reject) => {
     callbackSettle = (error, value) => (error ? reject(error) : resolve(value));
@@ -83,11 +101,12 @@ let chain = Promise.resolve();
 
 process.on('message', (message) => {
   if (!message || message.type !== 'invoke') return;
+  const received = Date.now();
   // One invocation at a time, as a Lambda execution environment does.
-  chain = chain.then(() => serve(message));
+  chain = chain.then(() => serve(message, received));
 });
 
-async function serve(message) {
+async function serve(message, received) {
   let handler;
   try {
     handler = await handlerPromise;
@@ -95,8 +114,12 @@ async function serve(message) {
     send({ type: 'result', id: message.id, ok: false, initError: true, ...errorShape(error) });
     return;
   }
+  // The clock the runtime runs: from the invocation, or from the end of init when init was still
+  // running, but never later than the end of the init budget (init beyond it counts, as on AWS).
+  const clockStart = Math.max(received, Math.min(Date.now(), message.initBudgetEndsAt ?? 0));
+  const deadlineMs = clockStart + message.timeoutMs;
   try {
-    const value = await run(handler, message);
+    const value = await run(handler, message, deadlineMs);
     // Lambda returns the JSON serialisation of the result; undefined becomes null.
     const payload = JSON.stringify(value === undefined ? null : value);
     send({ type: 'result', id: message.id, ok: true, payload });
