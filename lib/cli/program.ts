@@ -9,6 +9,7 @@ import { DEFAULT_OUTPUTS_FILE, openTarget, type Target, type TargetOptions } fro
 import { createProgress } from './progress';
 import { redrive, type RedriveSummary } from './redrive';
 import {
+  expectedRecordsOfFailureRecord,
   parseDate,
   rangeFromFailureRecord,
   replayFailureQueue,
@@ -279,7 +280,7 @@ export function buildProgram(): Command {
     .option('--start-seq <sequenceNumber>', 'first sequence number of the range')
     .option('--end-seq <sequenceNumber>', 'last sequence number of the range')
     .addOption(new Option('--stream <stream>', 'stream of --from/--shard ranges').choices(['raw', 'processed']).default('raw'))
-    .option('--from-failure-queue', 'replay every range named in the StreamFailureQueue, deleting each message once done')
+    .option('--from-failure-queue', 'replay every range named in the StreamFailureQueue, deleting a message only once its whole range is back (one that reads nothing stays)')
     .option(
       '--include-invalid',
       'with --from on the raw stream: put back invalid and unparseable records too (default: only events valid now; the others are in the DeadLetterQueue from the first pass)',
@@ -326,7 +327,8 @@ export function buildProgram(): Command {
             } catch (error) {
               throw new CliError(`the failure record is not JSON: ${(error as Error).message}`);
             }
-            range = rangeFromFailureRecord(document, streams);
+            const expectedRecords = expectedRecordsOfFailureRecord(document);
+            range = { ...rangeFromFailureRecord(document, streams), ...(expectedRecords !== undefined ? { expectedRecords } : {}) };
           } else {
             if (!options.startSeq || !options.endSeq) throw new CliError('--shard needs --start-seq and --end-seq');
             if (!/^\d+$/.test(options.startSeq) || !/^\d+$/.test(options.endSeq)) throw new CliError('sequence numbers are digits');
@@ -336,7 +338,7 @@ export function buildProgram(): Command {
         }
         if (options.json) printJson(summary);
         else printReplay(summary);
-        if (summary.failed > 0) process.exitCode = 1;
+        if (summary.failed > 0 || summary.notReplayed.length > 0) process.exitCode = 1;
       }),
     );
 
@@ -538,6 +540,12 @@ function printReplay(s: ReplaySummary): void {
   }
   if (s.skippedUnparseable > 0) {
     console.log(`${s.skippedUnparseable} skipped as not a raw record: already in the DeadLetterQueue as unparseable.`);
+  }
+  for (const r of s.notReplayed) {
+    console.log(
+      `NOT REPLAYED: ${r.reason}: ${r.stream} ${r.shard_id} ${r.range}` +
+        (r.message_id !== undefined ? `; its StreamFailureQueue message ${r.message_id} stays in the queue` : ''),
+    );
   }
 }
 

@@ -20,6 +20,8 @@ export interface SequenceRange {
   shardId: string;
   startSequenceNumber: string;
   endSequenceNumber: string;
+  /** How many records the range holds, when known (a failure record's `batchSize`). */
+  expectedRecords?: number;
 }
 
 /** Every shard of a stream between two arrival times. */
@@ -43,6 +45,25 @@ export interface RangeOutcome {
   skipped_invalid: number;
   /** Raw records left out because they are not a raw record envelope at all. */
   skipped_unparseable: number;
+  /** A sequence range's record count when known (a failure record's `batchSize`). */
+  expected?: number;
+  /**
+   * Set when a sequence range could not be read whole: it read nothing, or fewer records than it
+   * names (records past the stream's retention are gone). Such a range is not replayed.
+   */
+  incomplete?: string;
+}
+
+/** A sequence range that was not read whole: what it names stays to be dealt with by hand. */
+export interface NotReplayed {
+  stream: string;
+  shard_id: string;
+  range: string;
+  read: number;
+  expected?: number;
+  reason: string;
+  /** The StreamFailureQueue message that names the range (kept in the queue). */
+  message_id?: string;
 }
 
 export interface ReplaySummary {
@@ -55,6 +76,8 @@ export interface ReplaySummary {
   /** Error codes of the records skipped as invalid, with counts. */
   skippedInvalidCodes: Record<string, number>;
   ranges: RangeOutcome[];
+  /** Sequence ranges not read whole (read nothing or less than they name): exit non-zero. */
+  notReplayed: NotReplayed[];
   failureMessages?: { read: number; deleted: number; unreadable: number };
 }
 
@@ -83,6 +106,12 @@ export function rangeFromFailureRecord(document: unknown, knownStreams: readonly
     throw new CliError(`the failure record names stream ${streamName ?? '(none)'}, not one of this stack's: ${knownStreams.join(', ')}`);
   }
   return { kind: 'sequence', streamName, shardId, startSequenceNumber, endSequenceNumber };
+}
+
+/** The number of records a failure record's range holds (`KinesisBatchInfo.batchSize`), when it says. */
+export function expectedRecordsOfFailureRecord(document: unknown): number | undefined {
+  const batchSize = (document as { KinesisBatchInfo?: { batchSize?: unknown } } | null)?.KinesisBatchInfo?.batchSize;
+  return typeof batchSize === 'number' && Number.isInteger(batchSize) && batchSize > 0 ? batchSize : undefined;
 }
 
 export function parseDate(text: string, option: string): Date {
@@ -184,12 +213,23 @@ export async function replayRanges(
 }
 
 function emptySummary(dryRun: boolean): ReplaySummary {
-  return { dryRun, read: 0, replayed: 0, failed: 0, skippedInvalid: 0, skippedUnparseable: 0, skippedInvalidCodes: {}, ranges: [] };
+  return { dryRun, read: 0, replayed: 0, failed: 0, skippedInvalid: 0, skippedUnparseable: 0, skippedInvalidCodes: {}, ranges: [], notReplayed: [] };
 }
 
-function addOutcomes(summary: ReplaySummary, outcomes: readonly RangeOutcome[]): void {
+function addOutcomes(summary: ReplaySummary, outcomes: readonly RangeOutcome[], messageId?: string): void {
   for (const outcome of outcomes) {
     summary.ranges.push(outcome);
+    if (outcome.incomplete !== undefined) {
+      summary.notReplayed.push({
+        stream: outcome.stream,
+        shard_id: outcome.shard_id,
+        range: outcome.range,
+        read: outcome.read,
+        ...(outcome.expected !== undefined ? { expected: outcome.expected } : {}),
+        reason: outcome.incomplete,
+        ...(messageId !== undefined ? { message_id: messageId } : {}),
+      });
+    }
     summary.read += outcome.read;
     summary.replayed += outcome.replayed;
     summary.failed += outcome.failed;
@@ -200,9 +240,20 @@ function addOutcomes(summary: ReplaySummary, outcomes: readonly RangeOutcome[]):
 
 /**
  * Which records go back: a time range of the raw stream is vetted (`vetRawRecord`). A sequence
- * range (a failure record, the StreamFailureQueue, --shard by hand) names records the validator
- * gave up on: they were never judged nor dead-lettered, so they all go back as they are and
- * count as first-pass records. The processed stream is put back as it is.
+ * range (a failure record, the StreamFailureQueue, --shard by hand) goes back whole and unmarked
+ * (no `replayed_at`), so its records count as first-pass records. That is right for a range
+ * Lambda gave up on: when the validator fails a batch part way, it reports the first record it
+ * could not hand on and every record after it, and emits its first-pass metrics
+ * (EventsValid / EventsInvalid) and dead letters only for the records before that point. Lambda
+ * checkpoints before the first reported record and retries from it, so the range it finally names
+ * starts at the first failed record of the last attempt: none of its records was counted or
+ * dead-lettered by any attempt. (Valid records after the failure point may already be on the
+ * processed stream; the loader stores each event_id once, so putting them back doubles nothing.)
+ * A range made by hand from records the validator did judge is counted a second time.
+ * The processed stream is put back as it is.
+ *
+ * A sequence range that reads nothing, or fewer records than it names (`expectedRecords`), is
+ * marked `incomplete`: the records are gone (past the stream's retention) or the range is wrong.
  */
 export async function replayRange(
   kinesis: KinesisClient,
@@ -220,7 +271,18 @@ export async function replayRange(
     pages.push({
       shardId: range.shardId,
       label: `${range.startSequenceNumber}..${range.endSequenceNumber}`,
-      startPosition: () => iterator(kinesis, range.streamName, range.shardId, { ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: range.startSequenceNumber }),
+      startPosition: async () => {
+        try {
+          return await iterator(kinesis, range.streamName, range.shardId, {
+            ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+            StartingSequenceNumber: range.startSequenceNumber,
+          });
+        } catch (error) {
+          // A sequence number Kinesis no longer knows reads as nothing: reported as incomplete below.
+          if ((error as { name?: string }).name === 'InvalidArgumentException') return undefined;
+          throw error;
+        }
+      },
       stopAt: (r) => compareSequence(r.SequenceNumber ?? '0', range.endSequenceNumber) > 0,
     });
   } else {
@@ -244,6 +306,7 @@ export async function replayRange(
       failed: 0,
       skipped_invalid: 0,
       skipped_unparseable: 0,
+      ...(range.kind === 'sequence' && range.expectedRecords !== undefined ? { expected: range.expectedRecords } : {}),
     };
     let shardIterator = await shard.startPosition();
     let done = false;
@@ -285,6 +348,12 @@ export async function replayRange(
       if ((page.Records ?? []).length === 0 && (page.MillisBehindLatest ?? 0) === 0) done = true;
       shardIterator = page.NextShardIterator;
       if (!done && options.readPauseMs) await new Promise((resolve) => setTimeout(resolve, options.readPauseMs));
+    }
+    if (range.kind === 'sequence') {
+      if (outcome.read === 0) outcome.incomplete = 'read 0 records (past retention?)';
+      else if (outcome.expected !== undefined && outcome.read < outcome.expected) {
+        outcome.incomplete = `read ${outcome.read} of ${outcome.expected} records (past retention?)`;
+      }
     }
     outcomes.push(outcome);
   }
@@ -330,8 +399,11 @@ async function putBack(
 }
 
 /**
- * Replays every range the StreamFailureQueue names, deleting each failure message once its range
- * is back in the stream (a message whose range failed stays for the next run).
+ * Replays every range the StreamFailureQueue names. A failure message is deleted only when every
+ * record of its range was read and put back: none failed, and the range read as many records as
+ * it names (`batchSize`). A message whose range read nothing (past retention) or less than it
+ * names stays in the queue, the only trace of that gap, and is reported in `notReplayed`; one
+ * whose puts failed stays for the next run.
  */
 export async function replayFailureQueue(
   sqs: SQSClient,
@@ -379,7 +451,10 @@ export async function replayFailureQueue(
       counts.read++;
       let range: SequenceRange;
       try {
-        range = rangeFromFailureRecord(JSON.parse(message.Body ?? ''), knownStreams);
+        const document: unknown = JSON.parse(message.Body ?? '');
+        range = rangeFromFailureRecord(document, knownStreams);
+        const expectedRecords = expectedRecordsOfFailureRecord(document);
+        if (expectedRecords !== undefined) range = { ...range, expectedRecords };
       } catch (error) {
         counts.unreadable++;
         kept.push(message.ReceiptHandle ?? '');
@@ -387,8 +462,9 @@ export async function replayFailureQueue(
         continue;
       }
       const outcomes = await replayRange(kinesis, range, options, summary.skippedInvalidCodes);
-      addOutcomes(summary, outcomes);
-      if (!options.dryRun && outcomes.every((o) => o.failed === 0)) {
+      addOutcomes(summary, outcomes, message.MessageId);
+      const wholeRangeBack = outcomes.every((o) => o.incomplete === undefined && o.failed === 0 && o.replayed === o.read);
+      if (!options.dryRun && wholeRangeBack) {
         await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
         counts.deleted++;
       } else {

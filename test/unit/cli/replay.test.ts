@@ -6,11 +6,12 @@ import {
   PutRecordsCommand,
   type _Record,
 } from '@aws-sdk/client-kinesis';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTrafficGenerator } from '../../../lambdas/generator/traffic';
 import { RawRecordSchema } from '../../../lambdas/shared/records';
-import { replayRanges, vetRawRecord, type ReplayRange } from '../../../lib/cli/replay';
+import { replayFailureQueue, replayRanges, vetRawRecord, type ReplayRange } from '../../../lib/cli/replay';
 
 const RECEIVED_AT = new Date('2026-11-22T12:00:00.000Z');
 const NOW = new Date('2026-11-22T13:00:00.000Z');
@@ -118,5 +119,89 @@ describe('replayRanges', () => {
     const summary = await replayRanges(kinesis as unknown as KinesisClient, [range], { dryRun: false, rawStreamName: RAW, now: () => NOW });
     expect(summary).toMatchObject({ read: 4, replayed: 4, skippedInvalid: 0 });
     expect(put().map((r) => Buffer.from(r.Data!).toString('utf8'))).toEqual(records.map((r) => Buffer.from(r.Data!).toString('utf8')));
+  });
+});
+
+describe('replayFailureQueue', () => {
+  const kinesis = mockClient(KinesisClient);
+  const sqs = mockClient(SQSClient);
+  afterEach(() => {
+    kinesis.reset();
+    sqs.reset();
+  });
+
+  const QUEUE = 'http://127.0.0.1:4566/000000000000/StreamFailureQueue';
+  const failureMessage = (id: string, start: string, end: string, batchSize: number) => ({
+    MessageId: id,
+    ReceiptHandle: `receipt-${id}`,
+    Attributes: { SentTimestamp: '1' },
+    Body: JSON.stringify({
+      requestContext: { requestId: id, condition: 'RetryAttemptsExhausted', approximateInvokeCount: 6 },
+      responseContext: { statusCode: 200 },
+      version: '1.0',
+      timestamp: '2026-11-22T10:00:00.000Z',
+      KinesisBatchInfo: {
+        shardId: 'shardId-000000000000',
+        startSequenceNumber: start,
+        endSequenceNumber: end,
+        batchSize,
+        streamArn: `arn:aws:kinesis:us-east-1:000000000000:stream/${RAW}`,
+      },
+    }),
+  });
+
+  /** The queue hands out `messages` once each, then nothing; the shard holds `held` from sequence `start`. */
+  function setUp(messages: ReturnType<typeof failureMessage>[], held: _Record[]) {
+    let next = 0;
+    sqs.on(ReceiveMessageCommand).callsFake(() => ({ Messages: next < messages.length ? [messages[next++]!] : [] }));
+    sqs.on(DeleteMessageCommand).resolves({});
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    kinesis.on(GetShardIteratorCommand).callsFake((input: { StartingSequenceNumber: string }) => ({ ShardIterator: `at-${input.StartingSequenceNumber}` }));
+    kinesis.on(GetRecordsCommand).callsFake((input: { ShardIterator: string }) => {
+      if (input.ShardIterator === 'tip') return { Records: [], NextShardIterator: 'tip', MillisBehindLatest: 0 };
+      const start = BigInt(input.ShardIterator.slice(3));
+      // As Kinesis does: a range past retention starts at the trim horizon, after what it names.
+      return { Records: held.filter((r) => BigInt(r.SequenceNumber!) >= start), NextShardIterator: 'tip', MillisBehindLatest: 0 };
+    });
+    kinesis.on(PutRecordsCommand).callsFake((input: { Records: unknown[] }) => ({
+      Records: input.Records.map((_, i) => ({ SequenceNumber: String(900 + i), ShardId: 'shardId-000000000000' })),
+    }));
+  }
+  const deleted = () => sqs.commandCalls(DeleteMessageCommand).map((call) => call.args[0].input.ReceiptHandle);
+  const madeVisible = () => sqs.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input.ReceiptHandle);
+  const run = () =>
+    replayFailureQueue(sqs as unknown as SQSClient, kinesis as unknown as KinesisClient, QUEUE, [RAW, PROCESSED], {
+      dryRun: false,
+      rawStreamName: RAW,
+      now: () => NOW,
+    });
+
+  it('deletes a failure message once every record of its range is back in the stream', async () => {
+    setUp([failureMessage('m-1', '101', '104', 4)], records);
+    const summary = await run();
+    expect(summary).toMatchObject({ read: 4, replayed: 4, failed: 0, failureMessages: { read: 1, deleted: 1, unreadable: 0 }, notReplayed: [] });
+    expect(deleted()).toEqual(['receipt-m-1']);
+  });
+
+  it('keeps the failure message of a range that read nothing (past retention): the only trace of the gap', async () => {
+    // The range 11..14 is gone; the shard now starts at 101.
+    setUp([failureMessage('m-gone', '11', '14', 4)], records);
+    const summary = await run();
+    expect(summary.read).toBe(0);
+    expect(deleted()).toEqual([]);
+    expect(madeVisible()).toEqual(['receipt-m-gone']);
+    expect(summary.failureMessages).toEqual({ read: 1, deleted: 0, unreadable: 0 });
+    expect(summary.notReplayed).toEqual([
+      expect.objectContaining({ message_id: 'm-gone', shard_id: 'shardId-000000000000', range: '11..14', read: 0, expected: 4 }),
+    ]);
+  });
+
+  it('keeps the failure message of a range that read fewer records than it names', async () => {
+    // The first two records of 101..104 were trimmed.
+    setUp([failureMessage('m-short', '101', '104', 4)], records.slice(2));
+    const summary = await run();
+    expect(summary).toMatchObject({ read: 2, replayed: 2, failureMessages: { read: 1, deleted: 0 } });
+    expect(deleted()).toEqual([]);
+    expect(summary.notReplayed).toEqual([expect.objectContaining({ message_id: 'm-short', read: 2, expected: 4 })]);
   });
 });
