@@ -20,9 +20,16 @@ export interface RequestError {
   message: string;
 }
 
-/** The one shape of every refusal: `{"error": {"code", "message"}}`. */
-export function errorResponse(error: RequestError): APIGatewayProxyResult {
-  return jsonResponse(error.statusCode, { error: { code: error.code, message: error.message } });
+/**
+ * The one shape of every refusal: `{"error": {"code", "message"}}`. When the body parsed, the
+ * per-item results go along (`results`), so a producer learns each event's fate and the
+ * event_id to resend a `retry` item with.
+ */
+export function errorResponse(error: RequestError, results?: readonly unknown[]): APIGatewayProxyResult {
+  return jsonResponse(error.statusCode, {
+    error: { code: error.code, message: error.message },
+    ...(results ? { results } : {}),
+  });
 }
 
 /** API Gateway keeps the client's header spelling; HTTP header names are case-insensitive. */

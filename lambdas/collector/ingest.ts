@@ -48,7 +48,7 @@ export interface IngestContext {
  * 1. read the body (type, encoding, size, JSON safety, shape) or refuse the whole request;
  * 2. per item: refuse non-objects and oversized events, fill in event_id, take the schema verdict;
  * 3. write every kept item to the raw stream as a raw record, retrying only failed entries;
- * 4. answer with the truth per item and a status that summarises it.
+ * 4. answer with the truth per item and a status that summarises it (responseFor).
  */
 export async function ingest(
   request: IngestRequest,
@@ -101,21 +101,43 @@ export async function ingest(
   });
 
   const tally = tallyOf(results);
-  if (tally.accepted === 0 && tally.retry > 0 && tally.rejected === 0) {
-    return {
-      tally,
-      response: errorResponse({
+  return { tally, response: responseFor(tally, results) };
+}
+
+/**
+ * The status that summarises the results (contract §1). Every answer that may have written an
+ * event (202, 207, 503) carries the results with their event_ids, assigned ones included: a 503
+ * can follow a write that timed out on our side while Kinesis kept it, so the producer must
+ * resend under the same event_id for the event to be stored once.
+ * - 202: every event accepted; 207: some accepted, some not;
+ * - 503: none accepted and some can be retried (transient; the rest, if any, rejected);
+ * - 400 all_rejected: none accepted and none can be retried; nothing was written.
+ */
+function responseFor(tally: IngestTally, results: readonly ItemResult[]): APIGatewayProxyResult {
+  if (tally.accepted === tally.received) {
+    return jsonResponse(202, { accepted: tally.accepted, invalid: tally.invalid, results });
+  }
+  if (tally.accepted > 0) {
+    return jsonResponse(207, { accepted: tally.accepted, invalid: tally.invalid, results });
+  }
+  if (tally.retry > 0) {
+    return errorResponse(
+      {
         statusCode: 503,
         code: 'unavailable',
-        message: 'no event could be written; retry the whole request with the same event_ids',
-      }),
-    };
+        message: 'no event could be written; resend the retry results with the event_ids given here',
+      },
+      results,
+    );
   }
-  const statusCode = tally.accepted === tally.received ? 202 : 207;
-  return {
-    tally,
-    response: jsonResponse(statusCode, { accepted: tally.accepted, invalid: tally.invalid, results }),
-  };
+  return errorResponse(
+    {
+      statusCode: 400,
+      code: 'all_rejected',
+      message: 'no event was accepted and none can be retried; see each result for why',
+    },
+    results,
+  );
 }
 
 /** The event as it will be written: with the event_id the collector assigns when it is absent. */

@@ -280,6 +280,59 @@ describe('items', () => {
   });
 });
 
+describe('400 all_rejected: no event accepted and none can be retried', () => {
+  it('answers 400 with a result per item and writes nothing', async () => {
+    const { status, body, tally } = await send(jsonPost({ events: ['x', 1, null] }));
+    expect(status).toBe(400);
+    expect(body.error).toEqual({ code: 'all_rejected', message: expect.any(String) });
+    expect(body.results).toEqual(
+      [0, 1, 2].map((index) => ({
+        index,
+        event_id: null,
+        status: 'rejected',
+        valid: false,
+        errors: [expect.objectContaining({ path: '', code: 'not_an_object' })],
+      })),
+    );
+    expect(body).not.toHaveProperty('accepted');
+    expect(tally).toMatchObject({ received: 3, accepted: 0, rejected: 3, retry: 0 });
+    expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(0);
+  });
+
+  it('answers 400 for a single event too large to write', async () => {
+    const tooLarge = sampleEventV3({ category: 'x'.repeat(LIMITS.maxEventBytes) });
+    const { status, body } = await send(jsonPost(tooLarge));
+    expect(status).toBe(400);
+    expect(body.error.code).toBe('all_rejected');
+    expect(body.results).toEqual([
+      { index: 0, event_id: tooLarge.event_id, status: 'rejected', valid: false, errors: [expect.objectContaining({ code: 'too_large' })] },
+    ]);
+    expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(0);
+  });
+});
+
+describe('valid means storable: numbers no sink stores exactly are invalid at once', () => {
+  it.each([5e-324, 1e-131, 0.12345, 1e126])('price %d is accepted but valid: false, with the reason', async (price) => {
+    const { status, body } = await send(jsonPost(sampleEventV3({ price })));
+    expect(status).toBe(202);
+    expect(body.invalid).toBe(1);
+    expect(body.results[0]).toMatchObject({ status: 'accepted', valid: false });
+    const code = price === 1e126 ? 'too_big' : 'too_precise';
+    expect(body.results[0].errors).toContainEqual({ path: 'price', code, message: expect.stringMatching(/^price must/) });
+  });
+
+  it.each([0.0001, 999_999.9999])('price %d is valid', async (price) => {
+    const { body } = await send(jsonPost(sampleEventV3({ price })));
+    expect(body.results[0]).toMatchObject({ status: 'accepted', valid: true, errors: [] });
+  });
+
+  it('reads 5e-324 from the JSON text as sent', async () => {
+    const text = JSON.stringify(sampleEventV3()).replace('"price":19.99', '"price":5e-324');
+    const { body } = await send(rawPost(Buffer.from(text, 'utf8')));
+    expect(body.results[0]).toMatchObject({ valid: false, errors: [expect.objectContaining({ path: 'price', code: 'too_precise' })] });
+  });
+});
+
 describe('writing to the raw stream', () => {
   it('retries only the failed entries, then reports every event accepted', async () => {
     const events = [sampleEventV3(), sampleSearchEventV3(), sampleEventV2()];
@@ -330,14 +383,19 @@ describe('writing to the raw stream', () => {
     expect(calls.slice(1).every((call) => call.Records?.length === 1)).toBe(true);
   });
 
-  it('answers 503 when every entry failed transiently', async () => {
+  it('answers 503 when every entry failed transiently, with a retry result and event_id per event', async () => {
     kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => ({
       FailedRecordCount: input.Records?.length,
       Records: (input.Records ?? []).map(() => ({ ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'x' })),
     }));
-    const { status, body, tally } = await send(jsonPost({ events: [sampleEventV3(), sampleSearchEventV3()] }));
+    const withId = sampleEventV3();
+    const { status, body, tally } = await send(jsonPost({ events: [withId, sampleSearchEventV3({ event_id: undefined })] }));
     expect(status).toBe(503);
     expect(body.error.code).toBe('unavailable');
+    expect(body.results).toEqual([
+      { index: 0, event_id: withId.event_id, status: 'retry', valid: true, errors: [] },
+      { index: 1, event_id: ASSIGNED_ID, status: 'retry', valid: true, errors: [] },
+    ]);
     expect(tally).toMatchObject({ accepted: 0, retry: 2 });
   });
 
@@ -362,12 +420,47 @@ describe('writing to the raw stream', () => {
     expect(putCalls()).toHaveLength(2);
   });
 
-  it('answers 207, not 503, when nothing was written but some items were rejected', async () => {
+  it('answers 503, not 207, when nothing was written and some items were rejected: the results say which', async () => {
     kinesisMock.on(PutRecordsCommand).rejects(new Error('network down'));
-    const { status, body } = await send(jsonPost({ events: [42, sampleEventV3()] }));
-    expect(status).toBe(207);
-    expect(body.accepted).toBe(0);
+    const { status, body } = await send(jsonPost({ events: [42, sampleEventV3({ event_id: undefined })] }));
+    expect(status).toBe(503);
+    expect(body.error.code).toBe('unavailable');
     expect(body.results.map((r: { status: string }) => r.status)).toEqual(['rejected', 'retry']);
+    expect(body.results[1].event_id).toBe(ASSIGNED_ID);
+  });
+
+  // Hole 3: the write timed out on the collector's side but Kinesis kept the records. Without the
+  // assigned event_ids in the 503, a producer that left event_id to the collector could only
+  // resend without them, and the events were stored twice under two ids.
+  it('a 503 after a write that did land returns the assigned event_ids, so a resend writes the same ids', async () => {
+    const written: string[] = [];
+    let call = 0;
+    let nextId = 0;
+    const deps = makeDeps({
+      uuid: () => `0b0e5d2c-6f0e-4b8f-9f63-2a4c2f7a1c${String(++nextId).padStart(2, '0')}`,
+      putRecords: async (entries) => {
+        call++;
+        for (const entry of entries) written.push(JSON.parse(entry.data.toString('utf8')).event.event_id);
+        // First request: every attempt writes, then the client side times out.
+        if (call <= DEFAULT_RETRY_POLICY.maxAttempts) throw Object.assign(new Error('timed out'), { name: 'TimeoutError' });
+        return entries.map(() => true);
+      },
+    });
+    const events = [sampleSearchEventV3({ event_id: undefined }), sampleEventV3({ event_id: undefined })];
+
+    const first = await send(jsonPost({ events }), deps);
+    expect(first.status).toBe(503);
+    const ids = first.body.results.map((r: { event_id: string }) => r.event_id);
+    expect(first.body.results.map((r: { status: string }) => r.status)).toEqual(['retry', 'retry']);
+    expect(new Set(written)).toEqual(new Set(ids));
+
+    // The producer resends the retry items with the event_ids it got back.
+    const resend = events.map((event, index) => ({ ...event, event_id: ids[index] }));
+    written.length = 0;
+    const second = await send(jsonPost({ events: resend }), deps);
+    expect(second.status).toBe(202);
+    expect(second.body.results.map((r: { event_id: string }) => r.event_id)).toEqual(ids);
+    expect(written).toEqual(ids);
   });
 
   it('stops retrying when the time budget is spent', async () => {
