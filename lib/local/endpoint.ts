@@ -1,7 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { FaultController, parseFaultSet } from './fault-set';
+import { DynamoDbTransactions, type DynamoDbAnswer } from './services/dynamodb-transactions';
+import { createDynamoDbFaults, mergeUnprocessed } from './services/dynamodb-faults';
 import { startEmulators, type Emulators } from './services/emulators';
+import { createKinesisFaults } from './services/kinesis-faults';
+import { withSqsSendFaults } from './services/sqs-faults';
+import { callJsonTarget, requestUpstream, type UpstreamAnswer } from './services/upstream';
 import { SecretsManagerService } from './services/secrets-manager';
 import { SQS_ACTIONS, errorToQueryXml, jsonToQueryXml, queryToJson } from './services/sqs-query';
 
@@ -9,6 +15,11 @@ import { SQS_ACTIONS, errorToQueryXml, jsonToQueryXml, queryToJson } from './ser
  * One endpoint for every local service, LocalStack-style (AWS_ENDPOINT_URL / --endpoint-url):
  * requests are routed by protocol and X-Amz-Target to kinesalite, dynalite, fauxqs or the
  * in-process Secrets Manager; `/_local/*` serves the CLI; everything else goes to the API.
+ *
+ * The fault set (`/_local/faults`, fault-set.ts) is applied here, on the real request paths, and
+ * answered as AWS answers, so the SDKs' retries and the functions' own retries both run. Requests
+ * are streamed through untouched unless a fault that concerns them is set. TransactWriteItems,
+ * which dynalite lacks, is emulated here (services/dynamodb-transactions.ts).
  */
 
 export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>;
@@ -20,6 +31,8 @@ export interface AwsEndpointOptions {
   region: string;
   accountId: string;
   host?: string;
+  /** The local cloud's fault set; one is created (empty) when absent. */
+  faults?: FaultController;
 }
 
 export interface AwsEndpoint {
@@ -27,6 +40,8 @@ export interface AwsEndpoint {
   url: string;
   port: number;
   secrets: SecretsManagerService;
+  /** The active faults, also served at `/_local/faults`. */
+  faults: FaultController;
   /** Serves the API stages (`/<stage>/...`); returns false when a request is not for an API. */
   setApiHandler(handler: RequestHandler | undefined): void;
   setMetricsProvider(provider: MetricsProvider | undefined): void;
@@ -35,12 +50,23 @@ export interface AwsEndpoint {
   close(): Promise<void>;
 }
 
+const DYNAMODB_CONTENT_TYPE = 'application/x-amz-json-1.0';
 const QUEUE_PATH = /^\/(\d{12})\/([A-Za-z0-9_-]{1,80}(?:\.fifo)?)\/?$/;
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** Reads a JSON request body; undefined when it is not JSON (the caller answers as the service would). */
+function parseJson(raw: Buffer): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = raw.length ? JSON.parse(raw.toString('utf8')) : {};
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer> {
@@ -54,6 +80,7 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
 
 export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<AwsEndpoint> {
   const host = options.host ?? '127.0.0.1';
+  const faults = options.faults ?? new FaultController();
   const emulators: Emulators = await startEmulators();
   const secrets = new SecretsManagerService(options.region, options.accountId);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -79,20 +106,107 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
   };
   const fromFauxqs = (text: string): string => text.replace(fauxqsUrlPattern, url);
 
-  /** Streams the request to an emulator unchanged and streams its answer back. */
-  const pipeTo = (req: http.IncomingMessage, res: http.ServerResponse, port: number): void => {
-    const upstream = http.request(
-      { host: '127.0.0.1', port, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${port}` }, agent },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', (error) => {
-      if (!res.headersSent) sendJson(res, 502, { __type: 'ServiceUnavailable', message: `local emulator failed: ${error.message}` });
-      else res.destroy(error);
+  /** Streams the request to an emulator unchanged and streams its answer back; settles once the answer is sent. */
+  const pipeTo = (req: http.IncomingMessage, res: http.ServerResponse, port: number): Promise<void> =>
+    new Promise((resolve) => {
+      res.once('close', () => resolve());
+      const upstream = http.request(
+        { host: '127.0.0.1', port, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${port}` }, agent },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', (error) => {
+        if (!res.headersSent) sendJson(res, 502, { __type: 'ServiceUnavailable', message: `local emulator failed: ${error.message}` });
+        else res.destroy(error);
+      });
+      req.pipe(upstream);
     });
-    req.pipe(upstream);
+
+  /** The client's request with another body, to an emulator, answered whole. */
+  const forwardTo = (req: http.IncomingMessage, port: number) => (payload: Buffer) =>
+    requestUpstream(agent, port, { method: req.method ?? 'POST', path: req.url ?? '/', headers: req.headers }, payload);
+
+  const sendUpstream = (res: http.ServerResponse, answer: UpstreamAnswer): void => {
+    const headers: http.OutgoingHttpHeaders = { ...answer.headers, 'content-length': answer.body.length };
+    delete headers['transfer-encoding'];
+    res.writeHead(answer.status, headers);
+    res.end(answer.body);
+  };
+
+  const sendDynamoDb = (res: http.ServerResponse, answer: DynamoDbAnswer): void => sendJson(res, answer.status, answer.body, DYNAMODB_CONTENT_TYPE);
+
+  const dynamodbCall = (operation: string, body: Record<string, unknown>) =>
+    callJsonTarget(agent, emulators.dynamodbPort, `DynamoDB_20120810.${operation}`, DYNAMODB_CONTENT_TYPE, body);
+  const transactions = new DynamoDbTransactions(dynamodbCall);
+  const dynamodbFaults = createDynamoDbFaults({ faults, region: options.region, accountId: options.accountId });
+  const kinesisFaults = createKinesisFaults({
+    faults,
+    accountId: options.accountId,
+    call: (operation, body) => callJsonTarget(agent, emulators.kinesisPort, `Kinesis_20131202.${operation}`, 'application/x-amz-json-1.1', body),
+  });
+
+  /** Kinesis: streamed through, unless a set fault concerns this operation. */
+  const handleKinesis = async (req: http.IncomingMessage, res: http.ServerResponse, operation: string): Promise<void> => {
+    if (!kinesisFaults.concerns(operation, String(req.headers['content-type'] ?? ''))) return pipeTo(req, res, emulators.kinesisPort);
+    const raw = await readBody(req);
+    sendUpstream(res, await kinesisFaults.handle(operation, raw, forwardTo(req, emulators.kinesisPort)));
+  };
+
+  /**
+   * DynamoDB: TransactWriteItems is emulated here; every other request waits while a transaction
+   * runs (so none interleaves with one) and is streamed through unless a set fault concerns it.
+   */
+  const handleDynamoDb = async (req: http.IncomingMessage, res: http.ServerResponse, operation: string): Promise<void> => {
+    const faulted = dynamodbFaults.concerns(operation);
+    if (operation !== 'TransactWriteItems' && !faulted) return transactions.shared(() => pipeTo(req, res, emulators.dynamodbPort));
+
+    const raw = await readBody(req);
+    const body = parseJson(raw);
+    if (!body) return sendDynamoDb(res, { status: 400, body: { __type: 'com.amazon.coral.service#SerializationException', message: 'body is not JSON' } });
+    const outage = faulted ? dynamodbFaults.outage() : undefined;
+    if (outage) return sendDynamoDb(res, outage);
+
+    if (operation === 'TransactWriteItems') {
+      const throttled = faulted && dynamodbFaults.throttleRequest(operation, body) !== undefined;
+      return sendDynamoDb(res, await transactions.transactWriteItems(body, { throttled }));
+    }
+    const forward = forwardTo(req, emulators.dynamodbPort);
+    if (operation === 'BatchWriteItem') {
+      const split = dynamodbFaults.splitBatchWrite(body);
+      if (split.refused) return sendDynamoDb(res, split.refused);
+      if (!split.forward) return sendUpstream(res, await transactions.shared(() => forward(raw)));
+      const partial = split.forward;
+      const answer = await transactions.shared(() => forward(Buffer.from(JSON.stringify(partial))));
+      if (answer.status !== 200) return sendUpstream(res, answer);
+      return sendDynamoDb(res, { status: 200, body: mergeUnprocessed(JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>, split.unprocessed) });
+    }
+    const throttled = dynamodbFaults.throttleRequest(operation, body);
+    if (throttled) return sendDynamoDb(res, throttled);
+    sendUpstream(res, await transactions.shared(() => forward(raw)));
+  };
+
+  /** `/_local/faults`: read, replace or clear the fault set. */
+  const handleFaults = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    if (req.method === 'GET') return sendJson(res, 200, faults.state());
+    if (req.method === 'DELETE') {
+      req.resume();
+      faults.clear();
+      return sendJson(res, 200, faults.state());
+    }
+    if (req.method === 'POST' || req.method === 'PUT') {
+      const raw = (await readBody(req)).toString('utf8');
+      try {
+        faults.apply(parseFaultSet(raw.trim() === '' ? {} : raw));
+      } catch (error) {
+        return sendJson(res, 400, { error: { code: 'invalid_faults', message: error instanceof Error ? error.message : String(error) } });
+      }
+      return sendJson(res, 200, faults.state());
+    }
+    req.resume();
+    res.setHeader('allow', 'GET, POST, PUT, DELETE');
+    sendJson(res, 405, { error: { code: 'method_not_allowed', message: `${req.method} is not supported on /_local/faults: GET, POST or DELETE` } });
   };
 
   /** One JSON-protocol call to fauxqs, with queue URLs translated both ways. */
@@ -136,7 +250,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     }
     const pathMatch = QUEUE_PATH.exec(new URL(req.url ?? '/', 'http://local').pathname);
     if (body.QueueUrl === undefined && pathMatch) body.QueueUrl = `${url}/${pathMatch[1]}/${pathMatch[2]}`;
-    const answer = await callSqs(action, body, req.headers);
+    const answer = await withSqsSendFaults(faults, action, body, (forwarded) => callSqs(action, forwarded, req.headers));
     const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(answer.text) };
     if (answer.queryError) headers['x-amzn-query-error'] = answer.queryError;
     res.writeHead(answer.status, headers);
@@ -160,7 +274,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     }
     const pathMatch = QUEUE_PATH.exec(requestUrl.pathname);
     const translated = queryToJson(params, pathMatch ? `${url}/${pathMatch[1]}/${pathMatch[2]}` : undefined);
-    const answer = await callSqs(translated.action, translated.body, req.headers);
+    const answer = await withSqsSendFaults(faults, translated.action, translated.body, (forwarded) => callSqs(translated.action, forwarded, req.headers));
     const json = (answer.text ? JSON.parse(answer.text) : {}) as Record<string, unknown>;
     if (answer.status >= 300) xml(answer.status, errorToQueryXml(json, answer.queryError, requestId));
     else xml(200, jsonToQueryXml(action, json, requestId));
@@ -186,8 +300,9 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
       const dot = target.indexOf('.');
       const service = target.slice(0, dot);
       const operation = target.slice(dot + 1);
-      if (service === 'Kinesis_20131202') return pipeTo(req, res, emulators.kinesisPort);
-      if (service === 'DynamoDB_20120810' || service === 'DynamoDBStreams_20120810') return pipeTo(req, res, emulators.dynamodbPort);
+      if (service === 'Kinesis_20131202') return handleKinesis(req, res, operation);
+      if (service === 'DynamoDB_20120810') return handleDynamoDb(req, res, operation);
+      if (service === 'DynamoDBStreams_20120810') return pipeTo(req, res, emulators.dynamodbPort);
       if (service === 'AmazonSQS') return handleSqsJson(req, res, operation);
       if (service === 'secretsmanager') return handleSecrets(req, res, operation);
       req.resume();
@@ -196,6 +311,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     if (requestUrl.pathname === '/_local/health') {
       return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting', endpoint: url });
     }
+    if (requestUrl.pathname === '/_local/faults') return handleFaults(req, res);
     if (requestUrl.pathname === '/_local/metrics') {
       if (!metricsProvider) return sendJson(res, 503, { error: { code: 'not_ready', message: 'the local cloud is still starting' } });
       return sendJson(res, 200, await metricsProvider());
@@ -240,6 +356,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     url,
     port,
     secrets,
+    faults,
     setApiHandler: (handler) => (apiHandler = handler),
     setMetricsProvider: (provider) => (metricsProvider = provider),
     setReady: (value) => (ready = value),

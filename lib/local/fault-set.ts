@@ -117,6 +117,27 @@ export class FaultController {
     return Object.keys(this.set).some((key) => key !== 'seed');
   }
 
+  /** Whether a fault of this kind is set at all: the endpoint reads only the requests a set fault concerns. */
+  configured(kind: FaultKind): boolean {
+    const positive = (value: number | undefined) => value !== undefined && value > 0;
+    switch (kind) {
+      case 'dynamodb.throttle':
+        return positive(this.set.dynamodb?.throttle);
+      case 'dynamodb.unavailable':
+        return this.unavailableUntil > this.now();
+      case 'kinesis.putRecordsEntryFailure':
+        return positive(this.set.kinesis?.putRecordsEntryFailure);
+      case 'kinesis.getRecordsThrottle':
+        return positive(this.set.kinesis?.getRecordsThrottle);
+      case 'sqs.sendEntryFailure':
+        return positive(this.set.sqs?.sendEntryFailure);
+      case 'lambda.crash':
+        return this.set.lambda?.crash !== undefined;
+      case 'lambda.timeout':
+        return this.set.lambda?.timeout !== undefined;
+    }
+  }
+
   private roll(kind: FaultKind, probability: number | undefined): boolean {
     if (probability === undefined || probability <= 0) return false;
     const hit = probability >= 1 || this.random() < probability;
