@@ -57,81 +57,95 @@ export function isKinesisEvent(event: KinesisStreamEvent | SQSEvent): event is K
  * The validator's use case, per batch:
  * 1. route every record: valid -> enriched event for the processed stream; invalid or
  *    unparseable -> dead-letter message with its reason, errors, record and source;
- * 2. hand all processed events on in as few PutRecords calls as the limits allow and all dead
- *    letters in SendMessageBatch groups, both retrying only failed entries;
- * 3. report as batch item failures exactly the records that were not handed on.
+ * 2. hand the processed events on in as few PutRecords calls as the limits allow, retrying only
+ *    failed entries;
+ * 3. for a Kinesis batch (one shard, in order), Lambda retries from the lowest reported record
+ *    and everything after it: so the batch is cut at the first record not handed on, dead
+ *    letters are sent and records counted only before the cut, and the cut and everything after
+ *    it are reported. A retry then judges, dead-letters and counts those records for the first
+ *    time (valid ones put again are absorbed by the loader, which stores each event_id once).
+ *    For RedriveQueue (SQS, unordered) each message stands alone: exactly the messages not
+ *    handed on are reported.
  * Powertools' BatchProcessor calls a handler per record, which would mean one request per
  * record; the per-batch partial response is built here instead.
  */
 export async function validateBatch(event: KinesisStreamEvent | SQSEvent, deps: ValidatorDeps): Promise<BatchOutcome> {
   const now = deps.now();
-  const failed = new Set<string>();
-  const routed: Routed[] = [];
-
-  const items = isKinesisEvent(event)
+  const ordered = isKinesisEvent(event);
+  const items = ordered
     ? event.Records.map((record) => ({
         itemId: record.kinesis.sequenceNumber,
         route: () => routeKinesisRecord(record, now),
       }))
     : event.Records.map((record) => ({ itemId: record.messageId, route: () => routeRedriveMessage(record, now) }));
-  for (const { itemId, route } of items) {
+
+  /** Items not handed on, by position in the batch. */
+  const failed = new Set<number>();
+  const routed: Array<Routed & { position: number }> = [];
+  items.forEach(({ itemId, route }, position) => {
     try {
-      routed.push(route());
+      routed.push({ ...route(), position });
     } catch (error) {
       // Unexpected: leave the record with its source, which retries it, rather than lose it.
       deps.onRoutingError?.(error, itemId);
-      failed.add(itemId);
+      failed.add(position);
     }
-  }
+  });
+  /** Ordered batches: the first position that is not handed on, and nothing from it on counts. */
+  const cut = () => (ordered ? Math.min(items.length, ...failed) : items.length);
+  const counts = (position: number) => (ordered ? position < cut() : !failed.has(position));
 
-  const toStream = routed.filter((item) => item.to === 'processed');
-  const toDeadLetters = routed.filter((item) => item.to === 'dead_letter');
   const retry = { policy: deps.retry?.policy, clock: deps.retry?.clock };
+  const toStream = routed.filter((item) => item.to === 'processed');
+  const streamDelivered = await deliverInChunks(
+    toStream.map(({ event: enriched }) => ({
+      data: Buffer.from(JSON.stringify(enriched), 'utf8'),
+      partitionKey: partitionKeyOf(enriched),
+    })),
+    {
+      ...retry,
+      limits: PUT_RECORDS_LIMITS,
+      sendChunk: deps.putProcessed,
+      onError: (error, entries) => deps.onDeliveryError?.(error, 'processed_stream', entries.length),
+    },
+  );
+  toStream.forEach((item, index) => {
+    if (!streamDelivered[index]) failed.add(item.position);
+  });
 
-  const [streamDelivered, deadLetterDelivered] = await Promise.all([
-    deliverInChunks(
-      toStream.map(({ event: enriched }) => ({
-        data: Buffer.from(JSON.stringify(enriched), 'utf8'),
-        partitionKey: partitionKeyOf(enriched),
-      })),
-      {
-        ...retry,
-        limits: PUT_RECORDS_LIMITS,
-        sendChunk: deps.putProcessed,
-        onError: (error, entries) => deps.onDeliveryError?.(error, 'processed_stream', entries.length),
-      },
-    ),
-    deliverInChunks(
-      toDeadLetters.map(({ message }) => ({
-        body: sqsSafeJson(message),
-        attributes: deadLetterAttributes(message),
-      })),
-      {
-        ...retry,
-        limits: SEND_MESSAGE_BATCH_LIMITS,
-        sendChunk: deps.sendDeadLetters,
-        onError: (error, entries) => deps.onDeliveryError?.(error, 'dead_letter_queue', entries.length),
-      },
-    ),
-  ]);
+  // Dead letters only for records before the cut: the others are judged again on the retry.
+  const toDeadLetters = routed.filter((item) => item.to === 'dead_letter' && counts(item.position));
+  const deadLetterDelivered = await deliverInChunks(
+    toDeadLetters.map((item) => {
+      const { message } = item as Extract<Routed, { to: 'dead_letter' }>;
+      return { body: sqsSafeJson(message), attributes: deadLetterAttributes(message) };
+    }),
+    {
+      ...retry,
+      limits: SEND_MESSAGE_BATCH_LIMITS,
+      sendChunk: deps.sendDeadLetters,
+      onError: (error, entries) => deps.onDeliveryError?.(error, 'dead_letter_queue', entries.length),
+    },
+  );
+  toDeadLetters.forEach((item, index) => {
+    if (!deadLetterDelivered[index]) failed.add(item.position);
+  });
 
   const tally: ValidatorTally = { valid: 0, invalid: 0, unparseable: 0, redriven: 0, redriveFailed: 0, replayed: 0 };
-  toStream.forEach((item, position) => {
-    if (!streamDelivered[position]) return void failed.add(item.itemId);
-    if (item.pass === 'replay') tally.replayed++;
-    else if (item.pass === 'redrive') tally.redriven++;
-    else tally.valid++;
-  });
-  toDeadLetters.forEach((item, position) => {
-    if (!deadLetterDelivered[position]) return void failed.add(item.itemId);
-    if (item.category === 'unparseable') tally.unparseable++;
+  for (const item of routed) {
+    if (!counts(item.position)) continue;
+    if (item.to === 'processed') {
+      if (item.pass === 'replay') tally.replayed++;
+      else if (item.pass === 'redrive') tally.redriven++;
+      else tally.valid++;
+    } else if (item.category === 'unparseable') tally.unparseable++;
     else if (item.pass === 'replay') tally.replayed++;
     else if (item.pass === 'redrive') tally.redriveFailed++;
     else tally.invalid++;
-  });
+  }
 
   const batchItemFailures = items
-    .filter(({ itemId }) => failed.has(itemId))
+    .filter((_, position) => !counts(position))
     .map(({ itemId }) => ({ itemIdentifier: itemId }));
   return { response: { batchItemFailures }, tally };
 }

@@ -276,7 +276,7 @@ describe('handing on per batch', () => {
     expect(deadLetters()).toHaveLength(10);
   });
 
-  it('retries only failed entries and reports only records not handed on', async () => {
+  it('retries only failed entries, then cuts the batch at the first record not handed on: nothing from it on is dead-lettered or counted', async () => {
     const events = [sampleSearchEventV3(), sampleSearchEventV3(), sampleSearchEventV3()];
     const stuck = events[1]!.event_id as string;
     kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => ({
@@ -299,14 +299,76 @@ describe('handing on per batch', () => {
     const validRecords = events.map((event) => kinesisJsonRecord(envelope(event)));
     const { response, tally } = await validateBatch(kinesisEvent([...validRecords, ...invalidRecords]), makeDeps());
 
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: validRecords[1]!.kinesis.sequenceNumber }]);
-    expect(tally).toMatchObject({ valid: 2, invalid: 2 });
+    const all = [...validRecords, ...invalidRecords];
+    expect(response.batchItemFailures).toEqual(all.slice(1).map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber })));
+    expect(tally).toMatchObject({ valid: 1, invalid: 0 });
     const puts = putCalls();
     expect(puts).toHaveLength(DEFAULT_RETRY_POLICY.maxAttempts);
     expect(puts.slice(1).every((call) => call.Records?.length === 1)).toBe(true);
+    expect(sendCalls()).toHaveLength(0);
+  });
+
+  it('resends only failed dead letters, and a dead letter that is never sent cuts the batch there', async () => {
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .resolvesOnce({
+        Successful: [{ Id: '0', MessageId: 'a', MD5OfMessageBody: 'x' }],
+        Failed: [{ Id: '1', Code: 'InternalError', SenderFault: false }],
+      })
+      .resolves({ Successful: [{ Id: '0', MessageId: 'b', MD5OfMessageBody: 'x' }], Failed: [] });
+    const invalidRecords = [kinesisJsonRecord(envelope({ nope: true })), kinesisJsonRecord(envelope({ nope: 2 }))];
+    const { response, tally } = await validateBatch(kinesisEvent(invalidRecords), makeDeps());
+    expect(response.batchItemFailures).toEqual([]);
+    expect(tally).toMatchObject({ invalid: 2 });
     const sends = sendCalls();
     expect(sends.map((call) => call.Entries?.length)).toEqual([2, 1]);
     expect(sends[1]?.Entries?.[0]?.MessageBody).toBe(sends[0]?.Entries?.[1]?.MessageBody);
+  });
+
+  it('hole 2: a stuck PutRecords entry followed by handed-on records: each record is dead-lettered and counted once across Lambda retries and the replay of the range given up on', async () => {
+    const env = (event: unknown) => envelope(event);
+    const records = [
+      kinesisJsonRecord(env(sampleEventV3({ session_id: 'ok-1' }))),
+      kinesisJsonRecord(env(sampleEventV3({ session_id: 'hot' }))),
+      kinesisJsonRecord(env(sampleEventV3({ session_id: 'bad', price: -5 }))),
+      kinesisJsonRecord(env(sampleEventV3({ session_id: 'ok-2' }))),
+    ];
+    let hotStuck = true;
+    const dlq: string[] = [];
+    const processed: string[] = [];
+    const deps: ValidatorDeps = {
+      ...makeDeps(),
+      putProcessed: async (entries) =>
+        entries.map((e) => {
+          if (e.partitionKey === 'hot' && hotStuck) return false;
+          processed.push(e.partitionKey);
+          return true;
+        }),
+      sendDeadLetters: async (entries) =>
+        entries.map((e) => {
+          dlq.push(JSON.parse(e.body).record.session_id);
+          return true;
+        }),
+    };
+    const total = { valid: 0, invalid: 0 };
+    let batch = records;
+    for (let invocation = 0; invocation < 6 && batch.length > 0; invocation++) {
+      const { response, tally } = await validateBatch(kinesisEvent(batch), deps);
+      total.valid += tally.valid;
+      total.invalid += tally.invalid;
+      if (response.batchItemFailures.length === 0) batch = [];
+      else batch = batch.slice(batch.findIndex((r) => r.kinesis.sequenceNumber === response.batchItemFailures[0]!.itemIdentifier));
+    }
+    // Lambda gave up on `batch`; `pipeline replay --failure-record` puts the range back unmarked.
+    expect(batch.length).toBeGreaterThan(0);
+    hotStuck = false;
+    const replay = await validateBatch(kinesisEvent(batch), deps);
+    expect(replay.response.batchItemFailures).toEqual([]);
+    total.valid += replay.tally.valid;
+    total.invalid += replay.tally.invalid;
+    expect(dlq).toEqual(['bad']);
+    expect(total).toEqual({ valid: 3, invalid: 1 });
+    expect(new Set(processed)).toEqual(new Set(['ok-1', 'hot', 'ok-2']));
   });
 
   it('reports every dead-letter record when SendMessageBatch keeps throwing, and no valid one', async () => {
@@ -327,7 +389,7 @@ describe('handing on per batch', () => {
   it('reports a dead letter too large for any SQS request without sending it', async () => {
     const huge = kinesisRecord('x'.repeat(SEND_MESSAGE_BATCH_LIMITS.maxBytes + 1));
     const small = kinesisRecord('y');
-    const { response } = await validateBatch(kinesisEvent([huge, small]), makeDeps());
+    const { response } = await validateBatch(kinesisEvent([small, huge]), makeDeps());
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: huge.kinesis.sequenceNumber }]);
     expect(deadLetters().map((letter) => letter.body.record)).toEqual(['y']);
   });
