@@ -1,10 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { LIMITS } from '../shared/events';
 import { deliverInChunks, type RetryClock, type RetryPolicy } from '../shared/retry';
 
 /**
  * Posts events to the ingest API in batches, resending (with the same event_id) the events the
- * API reports as `retry` and whole batches refused with 429 or 5xx, with capped backoff.
- * Used by the Generator function and by `pipeline send`.
+ * API reports as `retry` (in a 207 or a 503) and whole batches refused with 429 or 5xx or lost to
+ * a network error or timeout, with capped backoff. An event without an event_id gets one before
+ * its first attempt: a request may have been written even when its answer never arrived, and
+ * only a resend under the same event_id is stored once.
+ * Used by the Generator function.
  */
 
 export interface SendOptions {
@@ -28,7 +32,7 @@ export interface SendSummary {
   accepted: number;
   /** Accepted although the API's synchronous check found them invalid (they go to the DLQ). */
   acceptedInvalid: number;
-  /** Permanently refused per event (too large, not an object). */
+  /** Permanently refused per event (too large, not an object), also in a 400 all_rejected. */
   rejected: number;
   /** Whole requests refused for good (400, 403, 413, 415): their events were not written. */
   refused: number;
@@ -76,7 +80,7 @@ interface Entry {
 
 interface IngestResult {
   index: number;
-  event_id?: string;
+  event_id?: string | null;
   status: 'accepted' | 'rejected' | 'retry';
   valid?: boolean;
 }
@@ -100,23 +104,29 @@ export async function sendEvents(events: readonly Record<string, unknown>[], opt
       signal: AbortSignal.timeout(options.requestTimeoutMs ?? 15_000),
     });
     const text = await response.text();
+    // 202/207, and since contract wave 2 also 503 (some retry) and 400 all_rejected: one result
+    // per event, each `retry` carrying the event_id to resend with.
+    const results = resultsOf(text, chunk.length);
     if (response.status !== 202 && response.status !== 207) {
       const error = new HttpStatusError(response.status, text);
-      if (isRetryableStatus(response.status)) throw error;
+      const perEvent = results && (response.status === 503 || (response.status === 400 && errorCodeOf(text) === 'all_rejected'));
+      if (!perEvent) {
+        if (isRetryableStatus(response.status)) throw error;
+        options.onError?.(error, chunk.length);
+        for (const entry of chunk) entry.outcome = 'refused';
+        return chunk.map(() => true);
+      }
       options.onError?.(error, chunk.length);
-      for (const entry of chunk) entry.outcome = 'refused';
-      return chunk.map(() => true);
-    }
-    const results = (JSON.parse(text) as { results?: IngestResult[] }).results;
-    if (!Array.isArray(results) || results.length !== chunk.length) {
+    } else if (!results) {
       throw new Error(`ingest API answered ${response.status} without one result per event`);
     }
-    const byIndex = new Map(results.map((r) => [r.index, r]));
     return chunk.map((entry, index) => {
-      const result = byIndex.get(index) ?? results[index]!;
+      const result = results!.find((r) => r.index === index) ?? results![index]!;
       if (result.status === 'retry') {
-        // A resend must carry the event_id the API assigned, so it is stored at most once.
-        if (entry.event.event_id === undefined && result.event_id) entry.event = { ...entry.event, event_id: result.event_id };
+        // A resend must carry the event_id the API wrote it under, so it is stored at most once.
+        if ((entry.event.event_id === undefined || entry.event.event_id === null) && typeof result.event_id === 'string') {
+          entry.event = { ...entry.event, event_id: result.event_id };
+        }
         return false;
       }
       entry.outcome = result.status;
@@ -125,11 +135,10 @@ export async function sendEvents(events: readonly Record<string, unknown>[], opt
     });
   };
 
-  const entries: Entry[] = events.map((event) => ({
-    event,
-    bytes: Buffer.byteLength(JSON.stringify(event), 'utf8') + 1,
-    attempts: 0,
-  }));
+  const entries: Entry[] = events.map((given) => {
+    const event = withEventId(given);
+    return { event, bytes: Buffer.byteLength(JSON.stringify(event), 'utf8') + 1, attempts: 0 };
+  });
   // deliverInChunks sends all of its chunks at once: hand it a few at a time.
   const groupSize = concurrency * LIMITS.maxBatchEvents;
   for (let start = 0; start < entries.length; start += groupSize) {
@@ -152,4 +161,39 @@ export async function sendEvents(events: readonly Record<string, unknown>[], opt
     undelivered: entries.filter((e) => e.outcome === undefined).length,
     resent: entries.filter((e) => e.attempts > 1).length,
   };
+}
+
+/**
+ * The event with an event_id: its own, or a new UUID when it has none (absent or null, which the
+ * collector would fill in itself). Assigned before the first attempt, so every resend (after a
+ * `retry` result, a 5xx without results or a timeout) carries the same one.
+ */
+export function withEventId(event: Record<string, unknown>): Record<string, unknown> {
+  return event.event_id === undefined || event.event_id === null ? { ...event, event_id: randomUUID() } : event;
+}
+
+/** The body's `results` when it holds one well-formed result per event, else undefined. */
+function resultsOf(text: string, count: number): IngestResult[] | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const results = (body as { results?: unknown } | null)?.results;
+  if (!Array.isArray(results) || results.length !== count) return undefined;
+  const wellFormed = results.every(
+    (r: Partial<IngestResult> | null) =>
+      typeof r === 'object' && r !== null && typeof r.index === 'number' && ['accepted', 'rejected', 'retry'].includes(r.status as string),
+  );
+  return wellFormed ? (results as IngestResult[]) : undefined;
+}
+
+function errorCodeOf(text: string): string | undefined {
+  try {
+    const code = (JSON.parse(text) as { error?: { code?: unknown } } | null)?.error?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }

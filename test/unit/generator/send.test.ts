@@ -10,6 +10,7 @@ import { runGenerator } from '../../../lambdas/generator/run';
 import { apiKeyFromSecret, clearApiKeyCache } from '../../../lambdas/generator/api-key';
 
 const API_KEY = 'test-key-123';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const noSleep = { now: () => 0, sleep: async () => {}, random: () => 0.5 };
 
 interface ReceivedRequest {
@@ -19,7 +20,8 @@ interface ReceivedRequest {
   events: Record<string, unknown>[];
 }
 
-type Answer = (request: ReceivedRequest, requestNumber: number) => { status: number; body: unknown };
+/** `delayMs`: hold the answer that long (a request that outlives the client's timeout). */
+type Answer = (request: ReceivedRequest, requestNumber: number) => { status: number; body: unknown; delayMs?: number };
 
 /** A stand-in ingest API on 127.0.0.1 that records what it gets and answers as told. */
 class FakeIngestApi {
@@ -49,7 +51,9 @@ class FakeIngestApi {
       events: body.events,
     };
     this.requests.push(request);
-    const { status, body: answer } = this.answer(request, this.requests.length);
+    const { status, body: answer, delayMs } = this.answer(request, this.requests.length);
+    if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (res.destroyed) return;
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(answer));
   }
@@ -173,19 +177,122 @@ describe('sendEvents', () => {
     expect(api.requests).toHaveLength(1);
   });
 
-  it('resends an event without event_id under the id the API assigned', async () => {
-    const assigned = randomUUID();
+  it('gives an event without event_id one before the first attempt and resends a retry result under it', async () => {
     api.answer = (request, n) => ({
       status: n === 1 ? 207 : 202,
-      body: { results: [{ index: 0, event_id: (request.events[0]!.event_id as string) ?? assigned, status: n === 1 ? 'retry' : 'accepted', valid: true }] },
+      body: { results: [{ index: 0, event_id: request.events[0]!.event_id, status: n === 1 ? 'retry' : 'accepted', valid: true }] },
     });
     const { event_id: _none, ...withoutId } = sampleEvents(1)[0]!;
 
     const summary = await sendEvents([withoutId], { ingestUrl, apiKey: API_KEY, clock: noSleep });
 
     expect(summary.accepted).toBe(1);
-    expect(api.requests[0]!.events[0]!.event_id).toBeUndefined();
-    expect(api.requests[1]!.events[0]!.event_id).toBe(assigned);
+    expect(api.requests[0]!.events[0]!.event_id).toMatch(UUID);
+    expect(api.requests[1]!.events[0]!.event_id).toBe(api.requests[0]!.events[0]!.event_id);
+    expect(withoutId).not.toHaveProperty('event_id');
+  });
+});
+
+// Hole 3: the API wrote the events, then the answer was a 503 or never came. A producer that left
+// event_id to the collector resent without one and the events were stored twice, under two ids.
+describe('sendEvents: a resend after a write whose answer was lost reuses the event_ids', () => {
+  /** What the fake API wrote, by event_id (the collector assigns a UUID when absent). */
+  function writingApi(after: (request: ReceivedRequest, n: number, ids: string[]) => { status: number; body: unknown; delayMs?: number }) {
+    const written: string[] = [];
+    api.answer = (request, n) => {
+      const ids = request.events.map((event) => (event.event_id as string | undefined) ?? randomUUID());
+      written.push(...ids);
+      return after(request, n, ids);
+    };
+    return written;
+  }
+  const withoutIds = (count: number) => sampleEvents(count).map(({ event_id: _none, ...event }) => event);
+  const sentIds = (n: number) => api.requests[n]!.events.map((event) => event.event_id);
+
+  it('503 with results: resends the retry items with the event_ids the API gave back', async () => {
+    const written = writingApi((request, n, ids) =>
+      n === 1
+        ? { status: 503, body: { error: { code: 'unavailable', message: 'm' }, results: ids.map((event_id, index) => ({ index, event_id, status: 'retry', valid: true, errors: [] })) } }
+        : results(request.events, () => 'accepted'),
+    );
+    const summary = await sendEvents(withoutIds(3), { ingestUrl, apiKey: API_KEY, clock: noSleep });
+
+    expect(summary).toMatchObject({ events: 3, accepted: 3, undelivered: 0, resent: 3, requests: 2 });
+    expect(sentIds(0).every((id) => typeof id === 'string' && UUID.test(id))).toBe(true);
+    expect(sentIds(1)).toEqual(sentIds(0));
+    expect(new Set(written).size).toBe(3);
+  });
+
+  it('503 with results: a rejected item is settled, only the retry items go again', async () => {
+    api.answer = (request, n) =>
+      n === 1
+        ? {
+            status: 503,
+            body: {
+              error: { code: 'unavailable', message: 'm' },
+              results: request.events.map((event, index) => ({ index, event_id: event.event_id, status: index === 0 ? 'rejected' : 'retry', valid: false, errors: [] })),
+            },
+          }
+        : results(request.events, () => 'accepted');
+    const summary = await sendEvents(withoutIds(3), { ingestUrl, apiKey: API_KEY, clock: noSleep });
+
+    expect(summary).toMatchObject({ accepted: 2, rejected: 1, refused: 0, undelivered: 0, resent: 2 });
+    expect(sentIds(1)).toEqual(sentIds(0).slice(1));
+  });
+
+  it('503 without results (gateway level): the resend carries the ids of the first attempt', async () => {
+    const written = writingApi((request, n) =>
+      n === 1 ? { status: 503, body: { message: 'Service Unavailable' } } : results(request.events, () => 'accepted'),
+    );
+    const summary = await sendEvents(withoutIds(4), { ingestUrl, apiKey: API_KEY, clock: noSleep });
+
+    expect(summary).toMatchObject({ accepted: 4, resent: 4 });
+    expect(sentIds(0).every((id) => typeof id === 'string' && UUID.test(id))).toBe(true);
+    expect(sentIds(1)).toEqual(sentIds(0));
+    expect(new Set(written).size).toBe(4);
+  });
+
+  it('a request that times out after the API wrote it: the resend carries the same ids', async () => {
+    const written = writingApi((request, n) => ({ ...results(request.events, () => 'accepted'), delayMs: n === 1 ? 1_000 : 0 }));
+    const errors: unknown[] = [];
+    const summary = await sendEvents(withoutIds(2), {
+      ingestUrl,
+      apiKey: API_KEY,
+      clock: noSleep,
+      requestTimeoutMs: 100,
+      onError: (error) => errors.push(error),
+    });
+
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as Error).name).toBe('TimeoutError');
+    expect(summary).toMatchObject({ accepted: 2, resent: 2, requests: 2 });
+    expect(sentIds(0).every((id) => typeof id === 'string' && UUID.test(id))).toBe(true);
+    expect(sentIds(1)).toEqual(sentIds(0));
+    expect(new Set(written).size).toBe(2);
+  });
+
+  it('keeps an event_id the producer set, and a malformed one as sent', async () => {
+    api.answer = (request) => results(request.events, () => 'accepted');
+    const events = [...sampleEvents(1), { ...sampleEvents(1)[0]!, event_id: 'not-a-uuid' }];
+    await sendEvents(events, { ingestUrl, apiKey: API_KEY, clock: noSleep });
+    expect(sentIds(0)).toEqual([events[0]!.event_id, 'not-a-uuid']);
+  });
+});
+
+describe('sendEvents: 400 all_rejected', () => {
+  it('counts each event rejected, from the results, and does not resend', async () => {
+    api.answer = (request) => ({
+      status: 400,
+      body: {
+        error: { code: 'all_rejected', message: 'm' },
+        results: request.events.map((_event, index) => ({ index, event_id: null, status: 'rejected', valid: false, errors: [{ path: '', code: 'too_large', message: 'm' }] })),
+      },
+    });
+    const errors: unknown[] = [];
+    const summary = await sendEvents(sampleEvents(2), { ingestUrl, apiKey: API_KEY, clock: noSleep, onError: (e) => errors.push(e) });
+
+    expect(summary).toMatchObject({ events: 2, accepted: 0, rejected: 2, refused: 0, undelivered: 0, requests: 1 });
+    expect(errors).toHaveLength(1);
   });
 });
 
