@@ -1,12 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type http from 'node:http';
+import { REQUEST_TOO_LARGE } from './lambda-runtime';
 import type { Invoker, LocalResource } from './types';
 
 /**
  * API Gateway REST APIs of the template served over HTTP at `/<stageName>/<resource path>`:
  * resources and methods, Lambda proxy integrations (the APIGatewayProxyEvent AWS builds), mock
  * integrations (CORS preflight), API keys (403), usage-plan and stage throttling (429) and quotas,
- * with the error bodies AWS answers.
+ * the 10 MB payload limit (413) and the integration timeout (504), with the error bodies AWS answers.
  */
 
 export interface ApiGatewayOptions {
@@ -23,10 +24,17 @@ export interface LocalApiGateway {
   apis: Array<{ logicalId: string; restApiId: string; stageName: string }>;
 }
 
+/**
+ * REST API quotas (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html):
+ * payload size 10 MB (a larger request gets the REQUEST_TOO_LARGE gateway response, 413), and an
+ * integration timeout of 50 ms to 29 s, 29 s by default (the INTEGRATION_TIMEOUT gateway response,
+ * 504 "Endpoint request timed out"; https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
+ */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_INTEGRATION_TIMEOUT_MS = 29_000;
 
 type Integration =
-  | { type: 'AWS_PROXY'; functionArn: string }
+  | { type: 'AWS_PROXY'; functionArn: string; timeoutMs: number }
   | { type: 'MOCK'; statusCode: number; headers: Record<string, string>; body: string };
 
 interface Route {
@@ -181,8 +189,30 @@ export function createApiGateway(opts: ApiGatewayOptions): LocalApiGateway {
       accountId: opts.accountId,
       apiKey,
     });
-    const result = await opts.invoker.invoke(integration.functionArn, event);
+    // API Gateway stops waiting at the integration timeout; the function itself runs on (and may
+    // still write), as on AWS.
+    let timer: NodeJS.Timeout | undefined;
+    const result = await Promise.race([
+      opts.invoker.invoke(integration.functionArn, event),
+      new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), integration.timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (result === 'timeout') {
+      opts.log?.(`[api ${api.logicalId}] ${method} ${url.pathname} -> 504: integration timed out after ${integration.timeoutMs} ms`);
+      return reply(res, 504, { message: 'Endpoint request timed out' }, requestId);
+    }
+    if (!result.ok && result.errorType === REQUEST_TOO_LARGE) {
+      // Lambda refused the invocation itself (the proxy event is over its 6 MB synchronous limit,
+      // e.g. a ~4.5 MB body base64-encoded): an integration failure, not a function error, which
+      // API Gateway answers 500 as it does Lambda's other invoke errors (throttling, permissions):
+      // https://repost.aws/knowledge-center/api-gateway-internal-server-error
+      opts.log?.(`[api ${api.logicalId}] ${method} ${url.pathname} -> 500: ${result.errorType}: ${result.errorMessage}`);
+      return reply(res, 500, { message: 'Internal server error' }, requestId, 'InternalServerErrorException');
+    }
     if (!result.ok) {
+      // A function error (thrown, timed out, crashed, response over 6 MB): 502.
       opts.log?.(`[api ${api.logicalId}] ${method} ${url.pathname} -> 502: ${result.errorType}: ${result.errorMessage}`);
       return reply(res, 502, { message: 'Internal server error' }, requestId, 'InternalServerErrorException');
     }
@@ -281,12 +311,14 @@ function readRestApis(resources: LocalResource[]): RestApi[] {
 
 function integrationOf(value: unknown): Integration | undefined {
   const integration = value as
-    | { Type?: string; Uri?: unknown; IntegrationResponses?: Array<{ StatusCode?: unknown; ResponseParameters?: Record<string, unknown>; ResponseTemplates?: Record<string, unknown> }> }
+    | { Type?: string; Uri?: unknown; TimeoutInMillis?: unknown; IntegrationResponses?: Array<{ StatusCode?: unknown; ResponseParameters?: Record<string, unknown>; ResponseTemplates?: Record<string, unknown> }> }
     | undefined;
   if (!integration) return undefined;
   if (integration.Type === 'AWS_PROXY' && typeof integration.Uri === 'string') {
     const functionArn = /\/functions\/(.+)\/invocations$/.exec(integration.Uri)?.[1];
-    return functionArn ? { type: 'AWS_PROXY', functionArn } : undefined;
+    const timeout = Number(integration.TimeoutInMillis ?? DEFAULT_INTEGRATION_TIMEOUT_MS);
+    const timeoutMs = Number.isFinite(timeout) && timeout >= 50 ? timeout : DEFAULT_INTEGRATION_TIMEOUT_MS;
+    return functionArn ? { type: 'AWS_PROXY', functionArn, timeoutMs } : undefined;
   }
   if (integration.Type === 'MOCK') {
     const response = integration.IntegrationResponses?.[0];
@@ -595,12 +627,16 @@ function reply(
   statusCode: number,
   body: unknown,
   requestId: string,
-  errorType: string,
+  errorType?: string,
   req?: http.IncomingMessage,
 ): true {
   // The request body is not needed: drain it so the connection can be reused.
   req?.resume();
-  res.writeHead(statusCode, { 'Content-Type': 'application/json', 'x-amzn-RequestId': requestId, 'x-amzn-ErrorType': errorType });
+  res.writeHead(statusCode, {
+    'Content-Type': 'application/json',
+    'x-amzn-RequestId': requestId,
+    ...(errorType ? { 'x-amzn-ErrorType': errorType } : {}),
+  });
   res.end(JSON.stringify(body));
   return true;
 }
