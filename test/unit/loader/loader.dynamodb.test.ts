@@ -1,0 +1,232 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { KinesisStreamRecord } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { aggregateFromItem, expectedAggregates } from '../../../lambdas/shared/aggregates';
+import type { EnrichedEvent } from '../../../lambdas/shared/events';
+import { loadRecords, type LoaderDeps } from '../../../lambdas/loader/load';
+import { DynamoDbEventStore } from '../../../lambdas/loader/store';
+import { startAwsEndpoint, type AwsEndpoint } from '../../../lib/local/endpoint';
+import { enrichedEvent, kinesisRecord, sequenceNumber } from './helpers';
+
+// The DynamoDB adapter against emulated DynamoDB through the local endpoint (dynalite, with the
+// endpoint's TransactWriteItems and its faults), through the real SDK clients.
+let endpoint: AwsEndpoint;
+let raw: DynamoDBClient;
+let dynamo: DynamoDBDocumentClient;
+let sqs: SQSClient;
+let queueUrl = '';
+let tableSuffix = 0;
+let eventsTable = '';
+let aggregatesTable = '';
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+const fastRetries = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5, budgetMs: 1_000 };
+
+beforeAll(async () => {
+  endpoint = await startAwsEndpoint({ port: 0, region: 'us-east-1', accountId: '000000000000' });
+  raw = new DynamoDBClient({ endpoint: endpoint.url, region: 'us-east-1', credentials });
+  dynamo = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+  sqs = new SQSClient({ endpoint: endpoint.url, region: 'us-east-1', credentials });
+  queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'DeadLetterQueue' }))).QueueUrl!;
+});
+
+afterAll(async () => {
+  raw.destroy();
+  sqs.destroy();
+  await endpoint.close();
+});
+
+beforeEach(async () => {
+  endpoint.faults.clear();
+  tableSuffix += 1;
+  eventsTable = `Events${tableSuffix}`;
+  aggregatesTable = `Aggregates${tableSuffix}`;
+  await raw.send(
+    new CreateTableCommand({
+      TableName: eventsTable,
+      // As the stack declares it: the ByUser index makes DynamoDB type-check user_id and event_time.
+      AttributeDefinitions: [
+        { AttributeName: 'event_id', AttributeType: 'S' },
+        { AttributeName: 'user_id', AttributeType: 'S' },
+        { AttributeName: 'event_time', AttributeType: 'S' },
+      ],
+      KeySchema: [{ AttributeName: 'event_id', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'ByUser',
+          KeySchema: [
+            { AttributeName: 'user_id', KeyType: 'HASH' },
+            { AttributeName: 'event_time', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  await raw.send(
+    new CreateTableCommand({
+      TableName: aggregatesTable,
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+});
+
+function deps(client: Pick<DynamoDBDocumentClient, 'send'> = dynamo): LoaderDeps {
+  return {
+    store: new DynamoDbEventStore(client, eventsTable, aggregatesTable),
+    sqs,
+    deadLetterQueueUrl: queueUrl,
+    retryPolicy: fastRetries,
+  };
+}
+
+async function scanAll(table: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+async function storedAggregates() {
+  return (await scanAll(aggregatesTable)).map(aggregateFromItem).sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));
+}
+
+/** The invariant: each expected event stored once, the aggregates equal to the stored events. */
+async function expectConserved(expectedEventIds: Set<string>) {
+  endpoint.faults.clear();
+  const stored = (await scanAll(eventsTable)) as unknown as EnrichedEvent[];
+  expect(stored).toHaveLength(expectedEventIds.size);
+  expect(new Set(stored.map((e) => e.event_id))).toEqual(expectedEventIds);
+  const expected = expectedAggregates(stored).sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));
+  expect(await storedAggregates()).toEqual(expected);
+}
+
+const categories = ['books', 'toys', 'garden'];
+const types = ['page_view', 'add_to_cart', 'purchase', 'purchase'] as const;
+
+function varietyOfEvents(count: number): EnrichedEvent[] {
+  return Array.from({ length: count }, (_, i) => {
+    const type = types[i % types.length]!;
+    const minute = String(i % 60).padStart(2, '0');
+    return enrichedEvent({
+      event_type: type,
+      // Two UTC hours, so the events spread over two partitions of aggregates.
+      event_time: i % 2 === 0 ? `2026-11-22T08:${minute}:00.000Z` : `2026-11-22T09:${minute}:30+00:00`,
+      category: categories[i % categories.length],
+      product_id: `SKU-${i % 5}`,
+      price: type === 'page_view' ? undefined : Number((1.1 + i * 0.37).toFixed(2)),
+      currency: type === 'page_view' ? undefined : i % 4 === 3 ? 'EUR' : 'USD',
+      quantity: type === 'page_view' ? undefined : (i % 3) + 1,
+    });
+  });
+}
+
+function recordsFor(events: readonly EnrichedEvent[], firstSequence = 1, shardId?: string): KinesisStreamRecord[] {
+  return events.map((event, i) => kinesisRecord(event, sequenceNumber(firstSequence + i), shardId));
+}
+
+/** Lambda with ReportBatchItemFailures: retry from the lowest reported record, give up after 1 + 5 invocations. */
+async function runLikeLambda(records: KinesisStreamRecord[], d: () => LoaderDeps = deps): Promise<KinesisStreamRecord[]> {
+  let pending = records;
+  for (let invocation = 0; invocation < 6 && pending.length > 0; invocation += 1) {
+    const { batchItemFailures } = await loadRecords(pending, d());
+    if (batchItemFailures.length === 0) return [];
+    const from = pending.findIndex((r) => r.kinesis.sequenceNumber === batchItemFailures[0]!.itemIdentifier);
+    expect(from).toBeGreaterThanOrEqual(0);
+    pending = pending.slice(from);
+  }
+  return pending;
+}
+
+describe('loader against DynamoDB (local endpoint)', () => {
+  it('stores anonymous events (user_id null) without the null attribute the ByUser index would refuse', async () => {
+    const anonymous = enrichedEvent({ event_type: 'page_view', user_id: null, product_id: undefined, price: undefined, currency: undefined, quantity: undefined });
+    const result = await loadRecords(recordsFor([anonymous]), deps());
+    expect(result.batchItemFailures).toEqual([]);
+    const [stored] = await scanAll(eventsTable);
+    expect(stored).toMatchObject({ event_id: anonymous.event_id, event_type: 'page_view' });
+    expect(stored).not.toHaveProperty('user_id');
+    await expectConserved(new Set([anonymous.event_id]));
+  });
+
+  it('counts each stored event once across a rerun, a bisected rerun and a client resend, in a few transactions', async () => {
+    const events = varietyOfEvents(100);
+    const batch = recordsFor(events);
+    const ids = new Set(events.map((e) => e.event_id));
+
+    const first = await loadRecords(batch, deps());
+    expect(first.batchItemFailures).toEqual([]);
+    expect(first.summary).toMatchObject({ stored: 100, duplicates: 0, deadLettered: 0 });
+    expect(first.summary.writes).toBeLessThanOrEqual(4);
+    await expectConserved(ids);
+    const afterFirst = await storedAggregates();
+
+    // The same batch again (Lambda retry after a timeout): all are earlier attempts of themselves.
+    const again = await loadRecords(batch, deps());
+    expect(again.summary).toMatchObject({ stored: 0, rewritten: 100, duplicates: 0 });
+    await loadRecords(batch.slice(0, 17), deps());
+    await loadRecords(batch.slice(17), deps());
+    expect(await storedAggregates()).toEqual(afterFirst);
+
+    // A client resend: the same events in new stream records, also from another shard.
+    const resend = await loadRecords(recordsFor([events[3]!, events[20]!], 500, 'shardId-000000000001'), deps());
+    expect(resend.summary).toMatchObject({ stored: 0, duplicates: 2 });
+    expect(await storedAggregates()).toEqual(afterFirst);
+  });
+
+  it('hole 1: throttled writes until Lambda gives up, then the range replayed: every stored event counted once', async () => {
+    const events = varietyOfEvents(120);
+    // The first transaction commits, then DynamoDB throttles every request (the endpoint's fault).
+    let writes = 0;
+    const throttledAfterFirstWrite = {
+      send: ((command: unknown) => {
+        if (writes++ === 1) endpoint.faults.apply({ dynamodb: { throttle: 1 } });
+        return dynamo.send(command as never);
+      }) as DynamoDBDocumentClient['send'],
+    };
+    const givenUp = await runLikeLambda(recordsFor(events), () => deps(throttledAfterFirstWrite));
+    expect(endpoint.faults.state().injected['dynamodb.throttle']).toBeGreaterThan(0);
+    endpoint.faults.clear();
+    expect(givenUp.length).toBeGreaterThan(0);
+    expect((await scanAll(eventsTable)).length).toBeGreaterThan(0);
+    // `pipeline replay` puts the given-up range back through the validator: new sequence numbers.
+    const replayed = givenUp.map((r, i) => kinesisRecord(JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString()), sequenceNumber(5000 + i)));
+    expect(await runLikeLambda(replayed)).toEqual([]);
+    await expectConserved(new Set(events.map((e) => e.event_id)));
+  });
+
+  it('stays exact under ordinary throttling and a short outage', async () => {
+    const events = varietyOfEvents(150);
+    endpoint.faults.apply({ seed: 3, dynamodb: { throttle: 0.1, unavailableForSeconds: 0.3 } });
+    expect(await runLikeLambda(recordsFor(events))).toEqual([]);
+    await expectConserved(new Set(events.map((e) => e.event_id)));
+  });
+
+  it('a record that cannot be stored goes to the DeadLetterQueue as load_failed; its neighbours are stored', async () => {
+    const events = varietyOfEvents(8);
+    // Not storable: a number DynamoDB cannot represent (the validator refuses these before they get here).
+    const refused = { ...events[5]!, price: 5e-324 } as EnrichedEvent;
+    const batch = recordsFor([...events.slice(0, 5), refused, ...events.slice(6)]);
+    const { batchItemFailures, summary } = await loadRecords(batch, deps());
+    expect(batchItemFailures).toEqual([]);
+    expect(summary).toMatchObject({ stored: 7, deadLettered: 1 });
+    await expectConserved(new Set(events.filter((_, i) => i !== 5).map((e) => e.event_id)));
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }));
+    const bodies = (received.Messages ?? []).map((m) => JSON.parse(m.Body!));
+    expect(bodies.filter((b) => b.record?.event_id === refused.event_id)).toMatchObject([{ reason: 'load_failed', errors: [{ path: 'price' }] }]);
+  });
+});
