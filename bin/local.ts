@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_PORT, startLocalCloud, type LocalCloud } from '../lib/local/cloud';
+import { parseFaultSet, type FaultSet } from '../lib/local/fault-set';
 import { parseScheduleExpression } from '../lib/local/schedules';
 import { formatSummary, sampleFrom, startProgressLine, type ProgressSample } from '../lib/local/progress';
 
@@ -32,6 +33,21 @@ function rateExpression(value: string): string {
   return expression;
 }
 
+/** `--faults '<json>'`: the fault set of contract §5, every problem named. */
+function faultSet(value: string): FaultSet {
+  try {
+    return parseFaultSet(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`${error instanceof Error ? error.message : String(error)} (e.g. '{"seed":1,"dynamodb":{"throttle":0.05}}')`);
+  }
+}
+
+/** The active faults in one line for the banner. */
+function describeFaults(cloud: LocalCloud): string {
+  const active = cloud.faults.state().active;
+  return Object.keys(active).some((key) => key !== 'seed') ? JSON.stringify(active) : 'none';
+}
+
 const program = new Command()
   .name('local')
   .description('Run the synthesized app locally: one AWS endpoint (Kinesis, DynamoDB, SQS, Secrets Manager), the API and the functions.')
@@ -40,9 +56,10 @@ const program = new Command()
   .option('--generator-rate <expr>', 'run the generator on this schedule instead of the template\'s, e.g. "rate(10 seconds)"', rateExpression)
   .option('--duration <seconds>', 'run this many seconds, print a summary and exit', positiveInteger('--duration'))
   .option('--skip-synth', 'use the cloud assembly already in .local/cdk.out')
+  .option('--faults <json>', 'inject faults from the start, e.g. \'{"seed":1,"kinesis":{"putRecordsEntryFailure":0.05}}\' (change them later at AwsEndpoint/_local/faults)', faultSet)
   .parse();
 
-const opts = program.opts<{ port: number; generator: boolean; generatorRate?: string; duration?: number; skipSynth?: boolean }>();
+const opts = program.opts<{ port: number; generator: boolean; generatorRate?: string; duration?: number; skipSynth?: boolean; faults?: FaultSet }>();
 
 /** Errors and warnings from the functions and pollers reach the terminal; the rest goes to the log file. */
 function isNoteworthy(line: string): boolean {
@@ -68,6 +85,7 @@ async function main(): Promise<void> {
       generator: opts.generator,
       ...(opts.generatorRate ? { generatorRate: opts.generatorRate } : {}),
       skipSynth: opts.skipSynth === true,
+      ...(opts.faults ? { faultSet: opts.faults } : {}),
       log: (line) => printLine(line),
       functionLog: (line) => {
         functionLog.write(`${new Date().toISOString()} ${line}\n`);
@@ -94,6 +112,7 @@ async function main(): Promise<void> {
       `  DeadLetterQueue ${o.DeadLetterQueueUrl}`,
       `  Outputs         ${cloud.outputsFile ?? '(not written)'}`,
       `  Function logs   ${functionLogPath}`,
+      `  Faults          ${describeFaults(cloud)}   (GET/POST/DELETE ${cloud.endpoint}/_local/faults)`,
       `  Functions       ${cloud.functionNames.length}; schedules: ${cloud.schedules.map((r) => `${r.logicalId} ${r.expression} ${r.enabled ? 'on' : 'off'}`).join(', ') || 'none'}`,
       '',
       'Try:',

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { createApiGateway } from './api-gateway';
 import { startAwsEndpoint, type AwsEndpoint } from './endpoint';
+import { FaultController, type FaultSet } from './fault-set';
 import { startEventSourceMappings } from './event-source-mappings';
 import { withFaults, type FaultRule } from './faults';
 import { resolveTemplate } from './intrinsics';
@@ -47,8 +48,10 @@ export interface LocalCloudOptions {
   generatorRate?: string;
   /** Where to write the outputs; false writes none. Default `<projectDir>/.local/outputs.json`. */
   outputsFile?: string | false;
-  /** Simulated function crashes (see faults.ts). */
+  /** Simulated function crashes when a payload carries a marker (see faults.ts). */
   faults?: FaultRule[];
+  /** The fault set to start with (contract §5); `{AwsEndpoint}/_local/faults` changes it while running. */
+  faultSet?: FaultSet;
   /** Execution environments per function. */
   poolSize?: number;
   /** Start-up and service messages. */
@@ -84,6 +87,8 @@ export interface LocalCloud {
   groups: ResourceGroups;
   functionNames: string[];
   schedules: Array<{ logicalId: string; expression: string; enabled: boolean }>;
+  /** The active fault set, shared by the endpoint and the Lambda runtime (also at `/_local/faults`). */
+  faults: FaultController;
   metrics(): Promise<LocalCloudMetrics>;
   stop(): Promise<void>;
 }
@@ -114,7 +119,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   };
 
   try {
-    const endpoint: AwsEndpoint = await startAwsEndpoint({ port: options.port ?? DEFAULT_PORT, region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID });
+    const faults = new FaultController(options.faultSet ?? {});
+    const endpoint: AwsEndpoint = await startAwsEndpoint({ port: options.port ?? DEFAULT_PORT, region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID, faults });
     stoppers.push(() => endpoint.close());
 
     const resolved = resolveTemplate(assembly.template, { stackName, region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID, endpoint: endpoint.url });
@@ -133,6 +139,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       endpoint: endpoint.url,
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT_ID,
+      faults,
       ...(options.poolSize !== undefined ? { poolSize: options.poolSize } : {}),
       ...(options.functionLog ? { log: options.functionLog } : {}),
     });
@@ -206,6 +213,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       groups,
       functionNames: runtime.functions.map((fn) => fn.functionName),
       schedules: schedules.rules,
+      faults,
       metrics,
       stop: () => (stopping ??= stopAll()),
     };
