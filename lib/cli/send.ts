@@ -59,7 +59,11 @@ export interface SendOptions {
   progress?: Progress;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
+  /** A request without an answer after this long is abandoned and its events resent (same event_ids). */
+  requestTimeoutMs?: number;
 }
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /** Where POST goes: `{IngestUrl}/events`, whether or not IngestUrl ends with a slash. */
 export function eventsUrl(ingestUrl: string): string {
@@ -124,15 +128,20 @@ export async function readEventsFrom(file: string): Promise<unknown[]> {
 
 type Outcome =
   | { kind: 'results'; results: IngestResult[]; statusCode: number }
+  /** 400 all_rejected: no event accepted, none retriable; each result says why. */
+  | { kind: 'all_rejected'; results: IngestResult[]; label: string }
   | { kind: 'transient'; label: string }
   | { kind: 'refused'; status: number; code: string; message: string; label: string };
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Sends events in batches, keeps `rate` and `concurrency`, and resends `retry` results (and
- * batches that failed as a whole with 429/5xx/network errors) with the same event_id and a
- * backoff, up to `maxAttempts` per event. A 403 stops everything: the key is wrong.
+ * Sends events in batches, keeps `rate` and `concurrency`, and resends `retry` results (of a 207
+ * or a 503) and batches that failed as a whole (429, 5xx without results, network errors,
+ * timeouts) with the same event_id and a backoff, up to `maxAttempts` per event. Events without
+ * an event_id get one before the first attempt: a request may have been written although its
+ * answer was lost, and only a resend under the same event_id is stored once. A 403 stops
+ * everything: the key is wrong. A 400 all_rejected counts its events rejected and not written.
  */
 export async function sendEvents(events: readonly unknown[], options: SendOptions): Promise<SendSummary> {
   if (options.batchSize < 1 || options.batchSize > LIMITS.maxBatchEvents) {
@@ -173,6 +182,7 @@ export async function sendEvents(events: readonly unknown[], options: SendOption
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-api-key': options.apiKey },
         body,
+        signal: AbortSignal.timeout(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
       });
     } catch (error) {
       const code = networkErrorCode(error);
@@ -183,7 +193,13 @@ export async function sendEvents(events: readonly unknown[], options: SendOption
     } finally {
       summary.requests++;
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      // The timeout can also strike while the body is read.
+      return { kind: 'transient', label: networkErrorCode(error) ?? 'network error' };
+    }
     latencies.push(performance.now() - requestStart);
     const payload = safeJson(text);
     if (response.status === 403) {
@@ -196,6 +212,13 @@ export async function sendEvents(events: readonly unknown[], options: SendOption
       return { kind: 'results', results: payload.results as IngestResult[], statusCode: response.status };
     }
     const label = String(response.status);
+    // A 503 from the collector carries a result per event: the `retry` ones go again under the
+    // event_id given back, the `rejected` ones are settled.
+    const results = resultsFor(payload, batch.length);
+    if (response.status === 503 && results) return { kind: 'results', results, statusCode: response.status };
+    if (response.status === 400 && results && errorCodeOf(payload) === 'all_rejected') {
+      return { kind: 'all_rejected', results, label };
+    }
     if (response.status === 429 || response.status >= 500) return { kind: 'transient', label };
     const error = isObject(payload) && isObject(payload.error) ? payload.error : undefined;
     return {
@@ -208,7 +231,7 @@ export async function sendEvents(events: readonly unknown[], options: SendOption
   };
 
   const rateOf = options.rate && options.rate > 0 ? options.rate : undefined;
-  let pending = [...events];
+  let pending = events.map(withEventId);
   for (let attempt = 1; pending.length > 0; attempt++) {
     if (attempt > 1) {
       summary.resent += pending.length;
@@ -250,6 +273,18 @@ export async function sendEvents(events: readonly unknown[], options: SendOption
       again.push(...batch);
       return;
     }
+    if (outcome.kind === 'all_rejected') {
+      summary.requestErrors[outcome.label] = (summary.requestErrors[outcome.label] ?? 0) + 1;
+      for (const result of outcome.results) {
+        summary.rejected++;
+        summary.notWritten++;
+        count(summary.notWrittenByStatus, outcome.label);
+        const codes = (result.errors ?? []).map((e) => e.code);
+        for (const code of codes.length > 0 ? codes : ['all_rejected']) count(summary.rejectedCodes, code);
+      }
+      options.progress?.increment(outcome.results.length, `${outcome.label} all_rejected`);
+      return;
+    }
     if (outcome.kind === 'refused') {
       summary.requestErrors[outcome.label] = (summary.requestErrors[outcome.label] ?? 0) + 1;
       if (outcome.status === 413 && batch.length > 1) {
@@ -266,11 +301,12 @@ export async function sendEvents(events: readonly unknown[], options: SendOption
       options.progress?.increment(batch.length, `${outcome.label} ${outcome.message}`.slice(0, 60));
       return;
     }
+    if (outcome.statusCode === 503) summary.requestErrors['503'] = (summary.requestErrors['503'] ?? 0) + 1;
     let settled = 0;
     for (const result of outcome.results) {
       const event = batch[result.index];
       if (result.status === 'retry') {
-        if (event !== undefined) again.push(event);
+        if (event !== undefined) again.push(withReturnedId(event, result.event_id));
         continue;
       }
       settled++;
@@ -323,6 +359,27 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** A resend carries the event_id the API wrote the event under (ours when we sent one). */
+function withReturnedId(event: unknown, eventId: string | null): unknown {
+  if (isObject(event) && (event.event_id === undefined || event.event_id === null) && typeof eventId === 'string') {
+    return { ...event, event_id: eventId };
+  }
+  return event;
+}
+
+/** The body's `results` when it holds one well-formed result per event of the batch. */
+function resultsFor(payload: unknown, count: number): IngestResult[] | undefined {
+  if (!isObject(payload) || !Array.isArray(payload.results) || payload.results.length !== count) return undefined;
+  const wellFormed = payload.results.every(
+    (r: unknown) => isObject(r) && typeof r.index === 'number' && (r.status === 'accepted' || r.status === 'rejected' || r.status === 'retry'),
+  );
+  return wellFormed ? (payload.results as IngestResult[]) : undefined;
+}
+
+function errorCodeOf(payload: unknown): string | undefined {
+  return isObject(payload) && isObject(payload.error) && typeof payload.error.code === 'string' ? payload.error.code : undefined;
 }
 
 function messageOf(payload: unknown): string | undefined {

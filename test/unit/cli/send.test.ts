@@ -170,10 +170,105 @@ describe('sendEvents: a request too large as a whole (413)', () => {
   it('does not fail the command for per-event rejections in a 207', async () => {
     const { fetchFn } = fakeApi((batch) => ({
       status: 207,
-      body: { results: batch.map((e, index) => ({ index, event_id: e.event_id, status: 'rejected', valid: false, errors: [{ path: '', code: 'too_large', message: 'm' }] })) },
+      body: {
+        results: batch.map((e, index) =>
+          index === 0
+            ? { index, event_id: e.event_id, status: 'accepted', valid: true, errors: [] }
+            : { index, event_id: e.event_id, status: 'rejected', valid: false, errors: [{ path: '', code: 'too_large', message: 'm' }] },
+        ),
+      },
     }));
     const summary = await sendEvents(events(2), { ...options, fetch: fetchFn });
-    expect(summary).toMatchObject({ rejected: 2, notWritten: 0 });
+    expect(summary).toMatchObject({ accepted: 1, rejected: 1, notWritten: 0 });
     expect(sendSucceeded(summary)).toBe(true);
+  });
+});
+
+describe('sendEvents: 400 all_rejected', () => {
+  it('counts every event rejected and not written, by its own code, and the command fails', async () => {
+    const { calls, fetchFn } = fakeApi((batch) => ({
+      status: 400,
+      body: {
+        error: { code: 'all_rejected', message: 'no event was accepted and none can be retried' },
+        results: batch.map((_e, index) => ({ index, event_id: null, status: 'rejected', valid: false, errors: [{ path: '', code: 'not_an_object', message: 'm' }] })),
+      },
+    }));
+    const summary = await sendEvents(['x', 1, null], { ...options, batchSize: 3, fetch: fetchFn });
+    expect(calls).toHaveLength(1);
+    expect(summary).toMatchObject({
+      events: 3,
+      accepted: 0,
+      rejected: 3,
+      failed: 0,
+      notWritten: 3,
+      notWrittenByStatus: { '400': 3 },
+      rejectedCodes: { not_an_object: 3 },
+      requestErrors: { '400': 1 },
+      resent: 0,
+    });
+    expect(sendSucceeded(summary)).toBe(false);
+  });
+});
+
+// Hole 3: the API wrote the events, then answered 503 or not at all. Events sent without an
+// event_id were resent without one, and the collector stored them again under new ids.
+describe('sendEvents: a resend after a lost answer reuses the event_ids', () => {
+  const withoutIds = (n: number) => Array.from({ length: n }, (_, i) => ({ event_type: 'page_view', session_id: `s-${i}` }));
+  const idsOf = (call: { events: Array<Record<string, unknown>> }) => call.events.map((e) => e.event_id);
+
+  it('503 with results: resends only the retry items, under the event_ids given back', async () => {
+    const { calls, fetchFn } = fakeApi((batch, call) =>
+      call === 1
+        ? {
+            status: 503,
+            body: {
+              error: { code: 'unavailable', message: 'm' },
+              results: batch.map((e, index) =>
+                index === 0
+                  ? { index, event_id: null, status: 'rejected', valid: false, errors: [{ path: '', code: 'too_large', message: 'm' }] }
+                  : { index, event_id: e.event_id, status: 'retry', valid: true, errors: [] },
+              ),
+            },
+          }
+        : { status: 202, body: { results: results(batch, () => 'accepted') } },
+    );
+    const summary = await sendEvents(withoutIds(3), { ...options, batchSize: 3, fetch: fetchFn });
+
+    expect(calls).toHaveLength(2);
+    expect(idsOf(calls[0]!).every((id) => typeof id === 'string' && UUID.test(id))).toBe(true);
+    expect(idsOf(calls[1]!)).toEqual(idsOf(calls[0]!).slice(1));
+    expect(summary).toMatchObject({ accepted: 2, rejected: 1, failed: 0, notWritten: 0, resent: 2, requestErrors: { '503': 1 } });
+  });
+
+  it('503 without results: the resend carries the ids of the first attempt', async () => {
+    const { calls, fetchFn } = fakeApi((batch, call) =>
+      call === 1 ? { status: 503, body: { message: 'Service Unavailable' } } : { status: 202, body: { results: results(batch, () => 'accepted') } },
+    );
+    const summary = await sendEvents(withoutIds(2), { ...options, fetch: fetchFn });
+
+    expect(idsOf(calls[0]!).every((id) => typeof id === 'string' && UUID.test(id))).toBe(true);
+    expect(idsOf(calls[1]!)).toEqual(idsOf(calls[0]!));
+    expect(summary).toMatchObject({ accepted: 2, failed: 0, resent: 2 });
+  });
+
+  it('a request that times out after the API wrote it: the resend carries the same ids', async () => {
+    const calls: Array<Array<Record<string, unknown>>> = [];
+    const fetchFn = (async (_url: string, init: RequestInit) => {
+      const body = JSON.parse(String(init.body)) as Record<string, unknown>;
+      const batch = (Array.isArray(body.events) ? body.events : [body]) as Array<Record<string, unknown>>;
+      calls.push(batch);
+      if (calls.length === 1) {
+        // Written, but the answer never comes: the client's timeout ends the wait.
+        await new Promise((_resolve, reject) => init.signal!.addEventListener('abort', () => reject(init.signal!.reason)));
+      }
+      return new Response(JSON.stringify({ results: results(batch, () => 'accepted') }), { status: 202 });
+    }) as unknown as typeof fetch;
+
+    const summary = await sendEvents(withoutIds(2), { ...options, fetch: fetchFn, requestTimeoutMs: 50 });
+
+    expect(calls).toHaveLength(2);
+    expect(calls[0]!.map((e) => e.event_id).every((id) => typeof id === 'string' && UUID.test(id))).toBe(true);
+    expect(calls[1]!.map((e) => e.event_id)).toEqual(calls[0]!.map((e) => e.event_id));
+    expect(summary).toMatchObject({ accepted: 2, failed: 0, resent: 2, requestErrors: { ETIMEDOUT: 1 } });
   });
 });
