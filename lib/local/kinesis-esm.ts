@@ -15,6 +15,13 @@ import type { EventSourceMappingSpec, Invoker } from './types';
  * shard delivered in order, batching window, partial batch responses, bisect on error, retry
  * and record-age limits, and the on-failure destination record AWS sends.
  *
+ * Resharding: after a split or merge, a child shard is read only once its parent shards are
+ * finished (every record read and handed on), so records of one partition key stay in order
+ * across the reshard, as Lambda (like the KCL) processes parents before children
+ * (https://docs.aws.amazon.com/streams/latest/dev/kinesis-using-sdk-java-after-resharding.html).
+ * A throttled GetRecords (ProvisionedThroughputExceededException) is retried with the same
+ * iterator after a growing back-off, so nothing is skipped or read twice.
+ *
  * Records read from the shard stay in the poller's memory until they are handed on (the function
  * succeeded, or they went to the on-failure destination), which is where Lambda would checkpoint.
  */
@@ -32,6 +39,8 @@ export interface KinesisMappingOptions {
   queueUrlOf: (queueArn: string) => Promise<string>;
   /** Epoch seconds for StartingPosition AT_TIMESTAMP. */
   startingPositionTimestamp?: number;
+  /** How often the stream's shard list is read again (default 5 s; a finished shard also triggers a read). */
+  shardDiscoveryMs?: number;
   log?: (line: string) => void;
 }
 
@@ -44,25 +53,59 @@ const IDLE_POLL_MS = 150;
 const SHARD_DISCOVERY_MS = 5_000;
 const ERROR_BACKOFF_MS = 500;
 const MAX_RETRY_BACKOFF_MS = 1_000;
+const THROTTLE_BACKOFF_MS = 250;
+const MAX_THROTTLE_BACKOFF_MS = 5_000;
+/**
+ * A batch stops growing at Lambda's 6 MB synchronous payload
+ * (https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html, "Polling and batching streams").
+ */
+const MAX_BATCH_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/** What one record adds to the event besides its base64 data (names, ids, ARNs, JSON). */
+const RECORD_OVERHEAD_BYTES = 512;
+
+interface ShardInfo {
+  shardId: string;
+  parentShardIds: string[];
+}
 
 export function startKinesisMapping(opts: KinesisMappingOptions): KinesisMapping {
   const streamName = streamNameOf(opts.spec.eventSourceArn);
   const pollers = new Map<string, ShardPoller>();
   const stopSignal = new StopSignal();
+  let wakeDiscovery: (() => void) | undefined;
+  let firstRound = true;
 
   const discovery = (async () => {
     while (!stopSignal.stopped) {
       try {
-        for (const shardId of await listShardIds(opts.kinesis, streamName)) {
-          if (pollers.has(shardId)) continue;
-          const poller = new ShardPoller(opts, streamName, shardId, stopSignal);
-          pollers.set(shardId, poller);
-          poller.start();
+        const shards = await listShards(opts.kinesis, streamName);
+        const listed = new Set(shards.map((shard) => shard.shardId));
+        const created: ShardPoller[] = [];
+        for (const shard of shards) {
+          if (pollers.has(shard.shardId)) continue;
+          // A parent that is no longer listed (past retention) has nothing left to wait for.
+          const parents = shard.parentShardIds.filter((parentId) => listed.has(parentId) || pollers.has(parentId));
+          const poller = new ShardPoller(opts, streamName, shard.shardId, stopSignal, {
+            parents: () => parents.map((parentId) => pollers.get(parentId)),
+            // A shard born after the mapping started is read from its beginning, whatever the
+            // starting position: its records follow the parents' ones.
+            fromTrimHorizon: !firstRound,
+            onFinished: () => wakeDiscovery?.(),
+          });
+          pollers.set(shard.shardId, poller);
+          created.push(poller);
         }
+        for (const poller of created) poller.start();
+        firstRound = false;
       } catch (error) {
         opts.log?.(`[${opts.spec.logicalId}] cannot list shards of ${streamName}: ${messageOf(error)}`);
       }
-      await stopSignal.sleep(pollers.size > 0 ? SHARD_DISCOVERY_MS : ERROR_BACKOFF_MS);
+      const interval = pollers.size > 0 ? (opts.shardDiscoveryMs ?? SHARD_DISCOVERY_MS) : ERROR_BACKOFF_MS;
+      await new Promise<void>((resolve) => {
+        wakeDiscovery = resolve;
+        void stopSignal.sleep(interval).then(resolve);
+      });
+      wakeDiscovery = undefined;
     }
   })();
 
@@ -75,25 +118,40 @@ export function startKinesisMapping(opts: KinesisMappingOptions): KinesisMapping
   };
 }
 
-async function listShardIds(kinesis: KinesisClient, streamName: string): Promise<string[]> {
-  const ids: string[] = [];
+/** Every shard of the stream, open or closed, with its parent (split) or parents (merge). */
+async function listShards(kinesis: KinesisClient, streamName: string): Promise<ShardInfo[]> {
+  const shards: ShardInfo[] = [];
   let nextToken: string | undefined;
   do {
     const page = await kinesis.send(new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: streamName }));
-    for (const shard of page.Shards ?? []) if (shard.ShardId) ids.push(shard.ShardId);
+    for (const shard of page.Shards ?? []) {
+      if (!shard.ShardId) continue;
+      const parentShardIds = [shard.ParentShardId, shard.AdjacentParentShardId].filter((id): id is string => typeof id === 'string' && id !== '');
+      shards.push({ shardId: shard.ShardId, parentShardIds });
+    }
     nextToken = page.NextToken;
   } while (nextToken);
-  return ids;
+  return shards;
+}
+
+interface ShardLineage {
+  /** The pollers of the shard's parents (undefined: not polled, nothing to wait for). */
+  parents: () => Array<ShardPoller | undefined>;
+  fromTrimHorizon: boolean;
+  onFinished: () => void;
 }
 
 type Outcome = { kind: 'success' } | { kind: 'partial'; firstFailedIndex: number } | { kind: 'error'; errorType: string; errorMessage: string };
 
 class ShardPoller {
   done: Promise<void> = Promise.resolve();
+  /** The shard is closed and every record of it was handed on: its children may be read. */
+  finished = false;
   private buffer: KinesisRecord[] = [];
   private iterator?: string;
   private lastReadSequence?: string;
   private shardClosed = false;
+  private throttled = 0;
   private readonly label: string;
 
   constructor(
@@ -101,6 +159,7 @@ class ShardPoller {
     private readonly streamName: string,
     private readonly shardId: string,
     private readonly stopSignal: StopSignal,
+    private readonly lineage: ShardLineage = { parents: () => [], fromTrimHorizon: false, onFinished: () => undefined },
   ) {
     this.label = `[${opts.spec.logicalId}] ${shardId}`;
   }
@@ -110,11 +169,17 @@ class ShardPoller {
   }
 
   private async run(): Promise<void> {
+    await this.waitForParents();
     while (!this.stopSignal.stopped) {
       try {
         const batch = await this.nextBatch();
         if (batch) await this.deliver(batch);
-        else if (this.shardClosed && this.buffer.length === 0) return;
+        else if (this.shardClosed && this.buffer.length === 0) {
+          this.finished = true;
+          this.opts.log?.(`${this.label} finished: closed and every record handed on`);
+          this.lineage.onFinished();
+          return;
+        }
       } catch (error) {
         this.opts.log?.(`${this.label} poller error: ${messageOf(error)}`);
         await this.stopSignal.sleep(ERROR_BACKOFF_MS);
@@ -122,7 +187,21 @@ class ShardPoller {
     }
   }
 
-  /** Up to BatchSize records, gathered for at most MaximumBatchingWindowInSeconds; undefined when idle. */
+  /** A child shard waits until the pollers of its parents have handed on their last record. */
+  private async waitForParents(): Promise<void> {
+    let logged = false;
+    while (!this.stopSignal.stopped) {
+      const pending = this.lineage.parents().filter((parent) => parent !== undefined && !parent.finished);
+      if (pending.length === 0) return;
+      if (!logged) {
+        this.opts.log?.(`${this.label} waits for its parent shard(s) to finish`);
+        logged = true;
+      }
+      await this.stopSignal.sleep(IDLE_POLL_MS);
+    }
+  }
+
+  /** Up to BatchSize records (and at most 6 MB of event), gathered for at most MaximumBatchingWindowInSeconds; undefined when idle. */
   private async nextBatch(): Promise<KinesisRecord[] | undefined> {
     const { batchSize, maximumBatchingWindowInSeconds } = this.opts.spec;
     if (this.buffer.length === 0) {
@@ -138,7 +217,20 @@ class ShardPoller {
       await this.read(batchSize - this.buffer.length);
       if (this.buffer.length === before) await this.stopSignal.sleep(Math.min(IDLE_POLL_MS, Math.max(0, windowEnds - Date.now())));
     }
-    return this.buffer.splice(0, batchSize);
+    return this.buffer.splice(0, this.fittingCount(batchSize));
+  }
+
+  /** How many buffered records fit one invocation: BatchSize, and no more than 6 MB of event (at least one). */
+  private fittingCount(batchSize: number): number {
+    let bytes = 0;
+    let count = 0;
+    for (const record of this.buffer) {
+      if (count >= batchSize) break;
+      bytes += Math.ceil((record.Data?.length ?? 0) / 3) * 4 + RECORD_OVERHEAD_BYTES;
+      if (count > 0 && bytes > MAX_BATCH_PAYLOAD_BYTES) break;
+      count += 1;
+    }
+    return count;
   }
 
   private async read(limit: number): Promise<void> {
@@ -148,12 +240,25 @@ class ShardPoller {
     try {
       page = await this.opts.kinesis.send(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: Math.min(10_000, limit) }));
     } catch (error) {
-      if ((error as { name?: string }).name === 'ExpiredIteratorException') {
+      const name = (error as { name?: string }).name;
+      if (name === 'ExpiredIteratorException') {
         this.iterator = undefined;
+        return;
+      }
+      if (name === 'ProvisionedThroughputExceededException') {
+        // Throttled: back off and ask again with the same iterator, so no record is skipped or
+        // read twice (an iterator that expires meanwhile resumes after the last record read).
+        this.throttled += 1;
+        const backoff = Math.min(MAX_THROTTLE_BACKOFF_MS, THROTTLE_BACKOFF_MS * 2 ** (this.throttled - 1));
+        if (this.throttled === 1 || this.throttled % 10 === 0) {
+          this.opts.log?.(`${this.label} GetRecords throttled (${this.throttled} in a row), retrying in ${backoff} ms`);
+        }
+        await this.stopSignal.sleep(backoff);
         return;
       }
       throw error;
     }
+    this.throttled = 0;
     for (const record of page.Records ?? []) {
       this.buffer.push(record);
       this.lastReadSequence = record.SequenceNumber;
@@ -167,6 +272,8 @@ class ShardPoller {
     if (this.lastReadSequence) {
       input.ShardIteratorType = 'AFTER_SEQUENCE_NUMBER';
       input.StartingSequenceNumber = this.lastReadSequence;
+    } else if (this.lineage.fromTrimHorizon) {
+      // TRIM_HORIZON (the default above).
     } else if (this.opts.spec.startingPosition === 'LATEST') {
       input.ShardIteratorType = 'LATEST';
     } else if (this.opts.spec.startingPosition === 'AT_TIMESTAMP') {
