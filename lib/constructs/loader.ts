@@ -66,14 +66,14 @@ export class Loader extends PipelineConcern {
         // No batching window: events are stored as soon as the poller sees them.
         maxBatchingWindow: Duration.seconds(0),
         startingPosition: StartingPosition.TRIM_HORIZON,
-        // Retried and bisected batches are safe: the loader's conditional writes and per-shard
-        // high-water marks count each record once.
+        // Retried and bisected batches are safe: each event is stored and counted in one
+        // transaction that only creates it once.
         reportBatchItemFailures: true,
         bisectBatchOnError: true,
         retryAttempts: 5,
         maxRecordAge: Duration.hours(1),
         onFailure: new SqsDlq(streamFailureQueue),
-        // The aggregates' per-shard high-water marks need one batch per shard at a time.
+        // Records of a shard in order: a retry from the first failed record is then exact.
         parallelizationFactor: 1,
       }),
     );
