@@ -254,6 +254,7 @@ function compareHour(pk: string, items: Map<string, Item>, events: readonly Aggr
     const heldAttributes = held !== undefined ? aggregateAttributes(held) : {};
     const impliedAttributes = implied !== undefined ? aggregateAttributes(implied) : {};
     const fields = [...new Set([...Object.keys(heldAttributes), ...Object.keys(impliedAttributes)])]
+      .sort(byField)
       .map((field) => ({ field, table: heldAttributes[field] ?? null, events: impliedAttributes[field] ?? null }))
       .filter((f) => f.table !== f.events);
     differences.push({
@@ -265,6 +266,12 @@ function compareHour(pk: string, items: Map<string, Item>, events: readonly Aggr
   return { items: sortKeys.length, differences };
 }
 
+/** count, units, then the revenue attributes by name. */
+function byField(a: string, b: string): number {
+  const rank = (field: string) => (field === 'count' ? 0 : field === 'units' ? 1 : 2);
+  return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 /** One conditional write: the item set to what the events imply, or deleted when they imply none. */
 async function repairItem(
   dynamo: DynamoDBDocumentClient,
@@ -272,14 +279,21 @@ async function repairItem(
   { difference, item, expected }: PendingRepair,
 ): Promise<'updated' | 'created' | 'deleted' | 'conflict'> {
   const key = { pk: difference.pk, sk: difference.sk };
-  const names: Record<string, string> = { '#pk': 'pk', '#count': 'count' };
+  const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   let condition: string;
-  if (item === undefined) condition = 'attribute_not_exists(#pk)';
-  else if (typeof item.count === 'number') {
+  if (item === undefined) {
+    condition = 'attribute_not_exists(#pk)';
+    names['#pk'] = 'pk';
+  } else if (typeof item.count === 'number') {
     condition = '#count = :seen';
+    names['#count'] = 'count';
     values[':seen'] = item.count;
-  } else condition = 'attribute_exists(#pk) AND attribute_not_exists(#count)';
+  } else {
+    condition = 'attribute_exists(#pk) AND attribute_not_exists(#count)';
+    names['#pk'] = 'pk';
+    names['#count'] = 'count';
+  }
   try {
     if (expected === undefined) {
       await dynamo.send(
