@@ -205,7 +205,7 @@ export function createApiGateway(opts: ApiGatewayOptions): LocalApiGateway {
     }
     if (!result.ok && result.errorType === REQUEST_TOO_LARGE) {
       // Lambda refused the invocation itself (the proxy event is over its 6 MB synchronous limit,
-      // e.g. a ~4.5 MB body base64-encoded): an integration failure, not a function error, which
+      // e.g. a ~4.4 MB body base64-encoded): an integration failure, not a function error, which
       // API Gateway answers 500 as it does Lambda's other invoke errors (throttling, permissions):
       // https://repost.aws/knowledge-center/api-gateway-internal-server-error
       opts.log?.(`[api ${api.logicalId}] ${method} ${url.pathname} -> 500: ${result.errorType}: ${result.errorMessage}`);

@@ -4,6 +4,10 @@ import type { InvokeResult, Invoker } from './types';
  * Fault injection for the local cloud: make a function fail as if it had crashed whenever the
  * batch it is handed carries a marker. The event source mapping then sees a function error and
  * applies the template's retry, bisect and on-failure settings, which is what we want to prove.
+ *
+ * This marker rule fails the invocation before the function runs. Random crashes and timeouts of
+ * a running function (part of its side effects done) come from the FaultController the Lambda
+ * runtime is given (`lambda.crash` / `lambda.timeout` in fault-set.ts).
  */
 export interface FaultRule {
   /** Matches the invoked function's name or ARN by substring (e.g. the construct id `Loader`). */
