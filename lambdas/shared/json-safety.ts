@@ -3,8 +3,9 @@
  * It keeps `__proto__` as an own key (a prototype-pollution hazard for any later merge),
  * accepts nesting limited only by memory and decodes `\uD800`-style escapes into lone
  * surrogates that other JSON parsers and DynamoDB reject. It also turns a number too large for a
- * double (`1e999`) into Infinity, which JSON.stringify would write back as null: the event stored
- * would not be the event sent.
+ * double (`1e999`) into Infinity, which JSON.stringify would write back as null, and a non-zero
+ * number too small for one (`1e-400`) into 0: either way the event stored would not be the event
+ * sent.
  */
 
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
@@ -36,7 +37,52 @@ export function parseUntrustedJson(text: string, options: JsonSafetyOptions): Sa
     return { ok: false, code: 'invalid_json', message: `Body is not valid JSON: ${(error as Error).message}` };
   }
   const problem = findUnsafeContent(value, options);
-  return problem ? { ok: false, ...problem } : { ok: true, value };
+  if (problem) return { ok: false, ...problem };
+  const underflow = findUnderflow(text);
+  if (underflow !== undefined) {
+    return {
+      ok: false,
+      code: 'number_out_of_range',
+      message: `Number ${underflow.length <= 40 ? underflow : `${underflow.slice(0, 40)}…`} is too small to represent (it would read as 0)`,
+    };
+  }
+  return { ok: true, value };
+}
+
+const isDigit = (code: number) => code >= 0x30 && code <= 0x39;
+
+/**
+ * The first number literal of a JSON text (already known to parse) that has a non-zero digit but
+ * reads as 0, such as `1e-400`; string contents are skipped.
+ */
+export function findUnderflow(text: string): string | undefined {
+  for (let i = 0; i < text.length; ) {
+    const code = text.charCodeAt(i);
+    if (code === 0x22) {
+      // Skip a string, escapes included.
+      for (i++; i < text.length; i++) {
+        const inner = text.charCodeAt(i);
+        if (inner === 0x5c) i++;
+        else if (inner === 0x22) break;
+      }
+      i++;
+      continue;
+    }
+    if (code !== 0x2d && !isDigit(code)) {
+      i++;
+      continue;
+    }
+    // A number: digits, sign, point and exponent characters up to the next delimiter.
+    const start = i;
+    for (i++; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (!(isDigit(c) || c === 0x2e || c === 0x2b || c === 0x2d || c === 0x65 || c === 0x45)) break;
+    }
+    const token = text.slice(start, i);
+    const mantissa = token.split(/[eE]/, 1)[0]!;
+    if (/[1-9]/.test(mantissa) && Number(token) === 0) return token;
+  }
+  return undefined;
 }
 
 /**

@@ -160,8 +160,18 @@ describe('400: the whole request is refused and nothing is written', () => {
     ['a high surrogate at the end of a string', '{"events": [{"search_query": "abc\\uDBFF"}]}', 'lone_surrogate'],
     // JSON.parse reads 1e999 as Infinity, which would be written on as null: a different event.
     ['a number too large for a double', '{"schema_version": 1, "event_type": "page_view", "user_id": 1e999}', 'number_out_of_range'],
+    // ... and reads 1e-400 as 0: a price the producer did not send.
+    ['a non-zero number too small for a double', '{"events": [{"event_type": "add_to_cart", "price": 1e-400}]}', 'number_out_of_range'],
+    ['a negative one, with a fraction', '{"event_type": "add_to_cart", "price": -0.5e-330}', 'number_out_of_range'],
   ])('%s', async (_case, body, code) => {
     await expectRefused(rawPost(Buffer.from(body, 'utf8')), 400, code);
+  });
+
+  it('lets zeros written any way, 5e-324 and number-like strings through to validation', async () => {
+    const text = '{"events": [{"price": 0.0e-999, "quantity": -0, "x": "1e-400", "y": "\\"1e-400"}, {"price": 5e-324}]}';
+    const { status, body } = await send(rawPost(Buffer.from(text, 'utf8')));
+    expect(status).toBe(202);
+    expect(body.results.map((r: { valid: boolean }) => r.valid)).toEqual([false, false]);
   });
 
   it('bytes that are not UTF-8', async () => {
@@ -440,7 +450,7 @@ describe('writing to the raw stream', () => {
       uuid: () => `0b0e5d2c-6f0e-4b8f-9f63-2a4c2f7a1c${String(++nextId).padStart(2, '0')}`,
       putRecords: async (entries) => {
         call++;
-        for (const entry of entries) written.push(JSON.parse(entry.data.toString('utf8')).event.event_id);
+        for (const entry of entries) written.push(JSON.parse(Buffer.from(entry.data).toString('utf8')).event.event_id);
         // First request: every attempt writes, then the client side times out.
         if (call <= DEFAULT_RETRY_POLICY.maxAttempts) throw Object.assign(new Error('timed out'), { name: 'TimeoutError' });
         return entries.map(() => true);
