@@ -7,7 +7,7 @@ import type { LocalResource } from '../../../lib/local/types';
 import { ACCOUNT_ID, REGION, functionResource } from '../../fixtures/local-functions/resources';
 
 // One API with binary media types */* (as the ingest API), a proxy resource and a method whose
-// integration times out after 300 ms (TimeoutInMillis; 29 s when unset).
+// integration times out after 1.5 s (TimeoutInMillis; 29 s when unset).
 const sized = functionResource('Sized', 'api-sized');
 const uri = `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${sized.attributes.Arn}/invocations`;
 const resource = (logicalId: string, type: string, properties: Record<string, unknown>, ref: string, attributes: Record<string, string> = {}): LocalResource => ({
@@ -26,7 +26,7 @@ const resources: LocalResource[] = [
   }, 'm-proxy'),
   resource('ApiSlow', 'AWS::ApiGateway::Resource', { ParentId: 'root1', PathPart: 'slow', RestApiId: 'api1' }, 'res-slow'),
   resource('ApiSlowGET', 'AWS::ApiGateway::Method', {
-    HttpMethod: 'GET', ResourceId: 'res-slow', RestApiId: 'api1', Integration: { Type: 'AWS_PROXY', Uri: uri, TimeoutInMillis: 300 },
+    HttpMethod: 'GET', ResourceId: 'res-slow', RestApiId: 'api1', Integration: { Type: 'AWS_PROXY', Uri: uri, TimeoutInMillis: 1500 },
   }, 'm-slow'),
   resource('ApiStage', 'AWS::ApiGateway::Stage', { RestApiId: 'api1', DeploymentId: 'dep1', StageName: 'v1' }, 'v1'),
 ];
@@ -53,13 +53,13 @@ const upload = (bytes: number) =>
 
 describe('local API Gateway limits', () => {
   it('answers 504 Endpoint request timed out when the integration takes longer than its timeout', async () => {
-    const began = Date.now();
-    const response = await fetch(`${base}/v1/slow?ms=3000`);
-    expect(response.status).toBe(504);
-    expect(await response.json()).toEqual({ message: 'Endpoint request timed out' });
-    expect(Date.now() - began).toBeLessThan(2_500);
     const quick = await fetch(`${base}/v1/slow?ms=10`);
     expect(quick.status).toBe(200);
+    const began = Date.now();
+    const response = await fetch(`${base}/v1/slow?ms=6000`);
+    expect(response.status).toBe(504);
+    expect(await response.json()).toEqual({ message: 'Endpoint request timed out' });
+    expect(Date.now() - began).toBeLessThan(4_000);
   });
 
   it('hands a 4 MB binary body on base64-encoded, within the 6 MB Lambda request', async () => {
