@@ -138,6 +138,11 @@ export class FaultController {
     }
   }
 
+  /** The next number of the seeded sequence, in [0, 1): for a fault's details (e.g. when a crash strikes). */
+  draw(): number {
+    return this.random();
+  }
+
   private roll(kind: FaultKind, probability: number | undefined): boolean {
     if (probability === undefined || probability <= 0) return false;
     const hit = probability >= 1 || this.random() < probability;
