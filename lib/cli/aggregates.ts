@@ -26,12 +26,13 @@ import { terminalText } from './terminal-text';
  * additions in one transaction, so every loader change to an aggregate item adds at least 1 to
  * its `count`: `count` is a version. Per round, for the hours in scope: read the aggregate items
  * (consistent), then scan the stored events (consistent), then read the aggregate items again.
- * An hour whose items changed between the two reads is read again in the next round (bounded).
- * For a settled hour each differing item is written with one conditional request, conditioned on
- * the count read first (`attribute_not_exists` for an absent item): an event stored after that
- * read changed the item's count, so the write fails and the hour is redone; an event the scan saw
- * but the first read did not count means the count changed too. A write that succeeds therefore
- * sets the values of exactly the events stored at that moment.
+ * A difference found on an item whose count changed between the two reads may only be the loader
+ * at work (an event the scan saw after the first read): its hour is read again in the next round
+ * (bounded). Otherwise each differing item is written with one conditional request, conditioned
+ * on the count read first (`attribute_not_exists` for an absent item): an event stored after that
+ * read changed the item's count, so the write fails and the hour is redone. A write that succeeds
+ * therefore sets the values of exactly the events stored at that moment. An item the loader keeps
+ * writing to can keep failing: after the last attempt its hour is reported, not repaired.
  */
 
 export type AggregatesMode = 'verify' | 'rebuild';
@@ -166,6 +167,7 @@ export async function checkAggregates(dynamo: DynamoDBDocumentClient, options: A
   const itemsPerHour = new Map<string, number>();
   const eventsPerHour = new Map<string, number>();
   const unreadable = { count: 0 };
+  const scanProgress = { done: 0, estimate: 0 };
   let scope: Scope = { kind: 'bounds', from: options.from, to: options.to };
   let lastDifferences = new Map<string, ItemDifference[]>();
 
@@ -173,7 +175,7 @@ export async function checkAggregates(dynamo: DynamoDBDocumentClient, options: A
     report.attempts = attempt;
     const first = await readAggregates(dynamo, options, scope);
     await options.hooks?.afterFirstRead?.(attempt);
-    const events = await scanEvents(dynamo, options, scope, attempt === 1 ? unreadable : { count: 0 });
+    const events = await scanEvents(dynamo, options, scope, attempt === 1 ? unreadable : { count: 0 }, scanProgress);
     const second = await readAggregates(dynamo, options, scope);
     const hours = scope.kind === 'hours' ? scope.pks : [...new Set([...first.keys(), ...events.keys(), ...second.keys()])].sort();
     const redo: string[] = [];
@@ -183,7 +185,9 @@ export async function checkAggregates(dynamo: DynamoDBDocumentClient, options: A
       const compared = compareHour(pk, first.get(pk) ?? new Map(), hourEvents);
       itemsPerHour.set(pk, compared.items);
       eventsPerHour.set(pk, hourEvents.length);
-      if (!sameVersions(first.get(pk), second.get(pk))) {
+      const before = first.get(pk);
+      const after = second.get(pk);
+      if (compared.differences.some(({ difference: { sk } }) => version(before?.get(sk)) !== version(after?.get(sk)))) {
         lastDifferences.set(pk, compared.differences.map((d) => d.difference));
         redo.push(pk);
         continue;
@@ -220,16 +224,10 @@ export async function checkAggregates(dynamo: DynamoDBDocumentClient, options: A
   return report;
 }
 
-/** Same items with the same `count` (the version) in both reads of an hour. */
-function sameVersions(a: Map<string, Item> | undefined, b: Map<string, Item> | undefined): boolean {
-  const x = a ?? new Map<string, Item>();
-  const y = b ?? new Map<string, Item>();
-  if (x.size !== y.size) return false;
-  for (const [sk, item] of x) {
-    const other = y.get(sk);
-    if (other === undefined || other.count !== item.count) return false;
-  }
-  return true;
+/** An item's version: its `count`, or whether it exists at all. */
+function version(item: Item | undefined): string {
+  if (item === undefined) return 'absent';
+  return typeof item.count === 'number' ? String(item.count) : 'no count';
 }
 
 interface PendingRepair {
@@ -413,6 +411,7 @@ async function scanEvents(
   options: AggregatesOptions,
   scope: Scope,
   unreadable: { count: number },
+  scanProgress: { done: number; estimate: number },
 ): Promise<Map<string, AggregateSource[]>> {
   let from: string | undefined;
   let to: string | undefined;
@@ -436,8 +435,9 @@ async function scanEvents(
   const progress = options.progress;
   if (progress) {
     try {
+      // DynamoDB updates ItemCount about every six hours: an estimate, raised to what was scanned.
       const described = await dynamo.send(new DescribeTableCommand({ TableName: options.eventsTableName }));
-      progress.setTotal(described.Table?.ItemCount ?? 0);
+      scanProgress.estimate += described.Table?.ItemCount ?? 0;
     } catch {
       // Only an estimate for the progress bar.
     }
@@ -472,7 +472,9 @@ async function scanEvents(
       hour.push(item as unknown as AggregateSource);
     }
     scanned += page.ScannedCount ?? 0;
-    progress?.increment(page.ScannedCount ?? 0, `${scanned} scanned`);
+    scanProgress.done += page.ScannedCount ?? 0;
+    progress?.setTotal(Math.max(scanProgress.estimate, scanProgress.done));
+    progress?.increment(page.ScannedCount ?? 0, `${scanned} event item(s) scanned`);
     start = page.LastEvaluatedKey;
   } while (start);
   return byHour;
@@ -534,9 +536,8 @@ export function formatAggregates(report: AggregatesReport): string {
   const lines: string[] = [];
   const show = (value: number | null) => (value === null ? '-' : String(value));
   const rows: string[][] = [];
-  const unsettled = new Map(report.unsettled.map((u) => [u.pk, u]));
-  const listed = [...report.differences, ...report.unsettled.filter((u) => !report.differences.some((d) => d.pk === u.pk)).flatMap((u) => u.differences)];
-  for (const difference of listed) {
+  // An hour never read at rest has no reliable differences: --json shows its last attempt's.
+  for (const difference of report.differences) {
     difference.fields.forEach((field, i) => {
       rows.push([
         i === 0 ? terminalText(difference.pk, SORT_KEY_WIDTH) : '',
@@ -566,7 +567,11 @@ export function formatAggregates(report: AggregatesReport): string {
   const differingHours = new Set(report.differences.map((d) => d.pk)).size;
   lines.push(
     `${report.hours} hour(s) (${range}), ${report.items} aggregate item(s), ${report.events} stored event(s): ` +
-      (differing === 0 ? 'every item equals what the stored events imply.' : `${differing} item(s) differ in ${differingHours} hour(s).`),
+      (differing > 0
+        ? `${differing} item(s) differ in ${differingHours} hour(s).`
+        : report.unsettled.length > 0
+          ? 'no difference in the hours read at rest.'
+          : 'every item equals what the stored events imply.'),
   );
   if (report.unreadableEvents > 0) {
     lines.push(`${report.unreadableEvents} stored item(s) without a readable event_type / event_time were left out.`);
@@ -575,7 +580,7 @@ export function formatAggregates(report: AggregatesReport): string {
     const { updated, created, deleted } = report.repaired;
     const total = updated + created + deleted;
     lines.push(
-      total === 0 && differing === 0
+      total === 0 && differing === 0 && report.unsettled.length === 0
         ? 'Nothing to repair.'
         : `Repaired ${total} item(s): ${updated} updated, ${created} created, ${deleted} deleted.`,
     );
@@ -583,7 +588,7 @@ export function formatAggregates(report: AggregatesReport): string {
   if (report.redoneHours.length > 0) {
     lines.push(`${report.redoneHours.length} hour(s) read again: the loader wrote to them meanwhile (${report.redoneHours.map(hourLabel).join(', ')}).`);
   }
-  for (const hour of unsettled.values()) {
+  for (const hour of report.unsettled) {
     lines.push(
       `${report.mode === 'rebuild' ? 'NOT REPAIRED' : 'NOT VERIFIED'}: ${hourLabel(hour.pk)} after ${hour.attempts} attempt(s): ` +
         'the loader kept writing to it. Run the command again (or with --to before the current hour).',
