@@ -196,6 +196,14 @@ describe('replayFailureQueue', () => {
     ]);
   });
 
+  it('keeps the failure message of a range whose sequence numbers Kinesis no longer knows', async () => {
+    setUp([failureMessage('m-unknown', '11', '14', 4)], records);
+    kinesis.on(GetShardIteratorCommand).rejects(Object.assign(new Error('StartingSequenceNumber 11 is invalid'), { name: 'InvalidArgumentException' }));
+    const summary = await run();
+    expect(deleted()).toEqual([]);
+    expect(summary.notReplayed).toEqual([expect.objectContaining({ message_id: 'm-unknown', read: 0, reason: 'read 0 records (past retention?)' })]);
+  });
+
   it('keeps the failure message of a range that read fewer records than it names', async () => {
     // The first two records of 101..104 were trimmed.
     setUp([failureMessage('m-short', '101', '104', 4)], records.slice(2));
