@@ -242,6 +242,8 @@ interface RunningInvocation {
   id: string;
   started: number;
   fault: InjectedFault | undefined;
+  /** The handler's metrics (EMF) were flushed: it got to its end, so a fault now comes too late. */
+  metricsFlushed?: boolean;
   /** Settles the invocation once; later calls are ignored. */
   finish: (result: InvokeResult) => void;
 }
@@ -284,7 +286,7 @@ class ExecutionEnvironment {
     for (const stream of [this.child.stdout, this.child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => {
-        metricsSeen.add(line);
+        if (metricsSeen.add(line) && this.current) this.current.metricsFlushed = true;
         log?.(`[${spec.logicalId}] ${line}`);
       });
     }
@@ -367,6 +369,8 @@ class ExecutionEnvironment {
   /** The injected fault's moment: the environment dies (SIGKILL) with whatever the handler had done so far. */
   private endByFault(running: RunningInvocation): void {
     if (this.current !== running || !running.fault) return;
+    // The handler flushed its metrics as it returned: the result is on its way (see onReply).
+    if (running.metricsFlushed) return;
     if (running.fault.kind === 'timeout') {
       this.timedOut(running);
       return;

@@ -145,7 +145,7 @@ describe('loadRecords: each event stored and counted once', () => {
     const events = varietyOfEvents(10);
     store.refuse.add(events[4]!.event_id);
     const errors: unknown[] = [];
-    const { batchItemFailures, summary } = await loadRecords(recordsOf(events), deps(store, { log: { warn: () => {}, error: (m: unknown) => void errors.push(m) } }));
+    const { batchItemFailures, summary } = await loadRecords(recordsOf(events), deps(store, { log: { warn: () => {}, error: (...m: unknown[]) => void errors.push(m) } }));
     expect(batchItemFailures).toEqual([]);
     expect(summary).toMatchObject({ stored: 9, deadLettered: 1 });
     expectConserved(store, new Set(events.filter((_, i) => i !== 4).map((e) => e.event_id)));
