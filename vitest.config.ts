@@ -37,6 +37,17 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // `npm run test:load` only (not part of `npm test`): a long run under faults.
+        test: {
+          name: 'load',
+          include: ['test/load/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 3_600_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -50,21 +50,22 @@ describe('estimateCost', () => {
     //      262,800 requests x $0.40/M = 0.10512
     expect(monthly['SQS (dead letters)']).toBe(0.11);
     // DynamoDB: table: 23,652,000 event puts x 1 WRU (1,024 B) + 236,520 batches x 20 updates
-    //           (4,730,400) = 28,382,400 WRU; ByUser index: 75% of 23,652,000 = 17,739,000 events
-    //           with a user_id x 1 WRU = 17,739,000 WRU; 46,121,400 WRU x $0.625/M = 28.825875.
+    //           (4,730,400) = 28,382,400 WRU, written in transactions: x 2 = 56,764,800 WRU;
+    //           ByUser index: 75% of 23,652,000 = 17,739,000 events with a user_id x 1 WRU
+    //           = 17,739,000 WRU; 74,503,800 WRU x $0.625/M = 46.564875.
     //           Storage: table 23,652,000 x 1,024 B = 22.556305 GiB, index 17,739,000 x 1,024 B
-    //           = 16.917229 GiB; 39.473534 GiB x $0.25 = 9.868383 -> 38.694258
-    expect(monthly['DynamoDB on-demand']).toBe(38.69);
-    // total 9.198 + 1.401604 + 0.402962 + 0.678027 + 22.599048 + 0.10512 + 38.694258 = 73.079019;
-    // per million events 73.079019 / 26.28 = 2.780785
-    expect(cents(report.totalMonthly)).toBe(73.08);
-    expect(report.totalPerMillionEvents).toBeCloseTo(2.7808, 4);
+    //           = 16.917229 GiB; 39.473534 GiB x $0.25 = 9.868383 -> 56.433258
+    expect(monthly['DynamoDB on-demand']).toBe(56.43);
+    // total 9.198 + 1.401604 + 0.402962 + 0.678027 + 22.599048 + 0.10512 + 56.433258 = 90.818019;
+    // per million events 90.818019 / 26.28 = 3.455785
+    expect(cents(report.totalMonthly)).toBe(90.82);
+    expect(report.totalPerMillionEvents).toBeCloseTo(3.455785, 5);
     expect(report.lines.find((l) => l.component === 'API Gateway REST')?.perMillionEvents).toBeCloseTo(0.35, 6);
   });
 
   it('writes only the events with a user_id to the ByUser index', () => {
     const wru = (anonymousShare: number) =>
-      Number(/^([\d,]+) table \+ ([\d,]+) ByUser index WRU/.exec(estimateCost({ ...HAND_CHECKED, anonymousShare }).lines.find((l) => l.component === 'DynamoDB on-demand')!.basis)?.[2]?.replaceAll(',', ''));
+      Number(/^([\d,]+) table \(transactional\) \+ ([\d,]+) ByUser index WRU/.exec(estimateCost({ ...HAND_CHECKED, anonymousShare }).lines.find((l) => l.component === 'DynamoDB on-demand')!.basis)?.[2]?.replaceAll(',', ''));
     expect(wru(0)).toBe(23_652_000);
     expect(wru(0.25)).toBe(17_739_000);
     expect(wru(1)).toBe(0);
