@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mulberry32 } from '../../lambdas/generator/traffic';
 
 /**
  * Faults the local cloud injects on its real paths (contract §5): DynamoDB throttling and
@@ -66,17 +67,6 @@ export interface FaultState {
   injected: Partial<Record<FaultKind, number>>;
 }
 
-/** mulberry32: small, fast and good enough to draw fault decisions from a seed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class FaultController {
   private set: FaultSet = {};
@@ -94,7 +84,7 @@ export class FaultController {
   /** Replaces the active set (and restarts the seeded sequence and the counts). */
   apply(faults: FaultSet): void {
     this.set = structuredClone(faults);
-    this.random = faults.seed === undefined ? Math.random : seededRandom(faults.seed);
+    this.random = faults.seed === undefined ? Math.random : mulberry32(faults.seed);
     const seconds = faults.dynamodb?.unavailableForSeconds ?? 0;
     this.unavailableUntil = seconds > 0 ? this.now() + seconds * 1000 : 0;
     this.injected = {};

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { AddressInfo, Server } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createAggregatesTable, createEventsTable } from '../../fixtures/tables';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -45,28 +46,8 @@ beforeEach(async () => {
   suffix += 1;
   eventsTable = `Events${suffix}`;
   aggregatesTable = `Aggregates${suffix}`;
-  await raw.send(
-    new CreateTableCommand({
-      TableName: eventsTable,
-      AttributeDefinitions: [{ AttributeName: 'event_id', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'event_id', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  await raw.send(
-    new CreateTableCommand({
-      TableName: aggregatesTable,
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await createEventsTable(raw, eventsTable, { byUser: false });
+  await createAggregatesTable(raw, aggregatesTable);
 });
 
 type StoredEvent = AggregateSource & { event_id: string };

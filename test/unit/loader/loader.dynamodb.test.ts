@@ -1,6 +1,6 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { aggregateFromItem, expectedAggregates } from '../../../lambdas/shared/aggregates';
@@ -8,6 +8,8 @@ import type { EnrichedEvent } from '../../../lambdas/shared/events';
 import { loadRecords, type LoaderDeps } from '../../../lambdas/loader/load';
 import { DynamoDbEventStore } from '../../../lambdas/loader/store';
 import { startAwsEndpoint, type AwsEndpoint } from '../../../lib/local/endpoint';
+import { scanAll as scanTable } from '../../harness/conservation';
+import { createAggregatesTable, createEventsTable } from '../../fixtures/tables';
 import { enrichedEvent, kinesisRecord, sequenceNumber } from './helpers';
 
 // The DynamoDB adapter against emulated DynamoDB through the local endpoint (dynalite, with the
@@ -42,43 +44,8 @@ beforeEach(async () => {
   tableSuffix += 1;
   eventsTable = `Events${tableSuffix}`;
   aggregatesTable = `Aggregates${tableSuffix}`;
-  await raw.send(
-    new CreateTableCommand({
-      TableName: eventsTable,
-      // As the stack declares it: the ByUser index makes DynamoDB type-check user_id and event_time.
-      AttributeDefinitions: [
-        { AttributeName: 'event_id', AttributeType: 'S' },
-        { AttributeName: 'user_id', AttributeType: 'S' },
-        { AttributeName: 'event_time', AttributeType: 'S' },
-      ],
-      KeySchema: [{ AttributeName: 'event_id', KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'ByUser',
-          KeySchema: [
-            { AttributeName: 'user_id', KeyType: 'HASH' },
-            { AttributeName: 'event_time', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  await raw.send(
-    new CreateTableCommand({
-      TableName: aggregatesTable,
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await createEventsTable(raw, eventsTable);
+  await createAggregatesTable(raw, aggregatesTable);
 });
 
 function deps(client: Pick<DynamoDBDocumentClient, 'send'> = dynamo): LoaderDeps {
@@ -90,16 +57,7 @@ function deps(client: Pick<DynamoDBDocumentClient, 'send'> = dynamo): LoaderDeps
   };
 }
 
-async function scanAll(table: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
+const scanAll = (table: string) => scanTable(dynamo, table);
 
 async function storedAggregates() {
   return (await scanAll(aggregatesTable)).map(aggregateFromItem).sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));

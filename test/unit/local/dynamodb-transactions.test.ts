@@ -10,6 +10,7 @@ import {
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { startAwsEndpoint, type AwsEndpoint } from '../../../lib/local/endpoint';
+import { createAggregatesTable, createEventsTable } from '../../fixtures/tables';
 import { ReadWriteLock } from '../../../lib/local/services/dynamodb-transactions';
 
 // TransactWriteItems emulated by the local endpoint on top of dynalite, through the real SDK.
@@ -22,28 +23,8 @@ const AGGREGATES = 'tx-aggregates';
 beforeAll(async () => {
   endpoint = await startAwsEndpoint({ port: 0, region, accountId: '000000000000' });
   dynamodb = new DynamoDBClient({ endpoint: endpoint.url, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: EVENTS,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'event_id', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'event_id', KeyType: 'HASH' }],
-    }),
-  );
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: AGGREGATES,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await createEventsTable(dynamodb, EVENTS, { byUser: false });
+  await createAggregatesTable(dynamodb, AGGREGATES);
 });
 
 afterAll(async () => {
