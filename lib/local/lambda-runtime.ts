@@ -242,8 +242,6 @@ interface RunningInvocation {
   id: string;
   started: number;
   fault: InjectedFault | undefined;
-  /** The handler's metrics (EMF) were flushed: it got to its end, so a fault now comes too late. */
-  metricsFlushed?: boolean;
   /** Settles the invocation once; later calls are ignored. */
   finish: (result: InvokeResult) => void;
 }
@@ -286,7 +284,7 @@ class ExecutionEnvironment {
     for (const stream of [this.child.stdout, this.child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => {
-        if (metricsSeen.add(line) && this.current) this.current.metricsFlushed = true;
+        metricsSeen.add(line);
         log?.(`[${spec.logicalId}] ${line}`);
       });
     }
@@ -296,7 +294,10 @@ class ExecutionEnvironment {
         this.usable = false;
         this.endInit();
         const running = this.current;
-        if (running) {
+        if (running?.fault) {
+          // The worker killed itself at the injected fault's moment.
+          this.endByFault(running);
+        } else if (running) {
           this.current = undefined;
           const reason = signal ? `signal: ${signalText(signal)}` : `exit status ${code}`;
           running.finish(
@@ -337,13 +338,21 @@ class ExecutionEnvironment {
       void this.initOver.then(() => {
         if (settled || this.current !== running) return;
         timers.push(setTimeout(() => this.timedOut(running), timeoutMs));
-        // An injected crash or timeout ends the invocation part-way through the handler.
-        // A timeout fault ends early, not at the configured timeout, so tests stay fast.
-        if (fault) timers.push(setTimeout(() => this.endByFault(running), Math.min(fault.afterMs, timeoutMs)));
       });
 
       this.child.send(
-        { type: 'invoke', id, requestId: id, event, timeoutMs, initBudgetEndsAt: this.initBudgetEndsAt },
+        // An injected crash or timeout ends the invocation part-way through the handler: the worker
+        // kills its own process at that moment. A timeout fault ends early, not at the configured
+        // timeout, so tests stay fast.
+        {
+          type: 'invoke',
+          id,
+          requestId: id,
+          event,
+          timeoutMs,
+          initBudgetEndsAt: this.initBudgetEndsAt,
+          ...(fault ? { faultAfterMs: Math.min(fault.afterMs, timeoutMs) } : {}),
+        },
         (error) => {
           if (error && this.current === running) {
             this.current = undefined;
@@ -369,8 +378,6 @@ class ExecutionEnvironment {
   /** The injected fault's moment: the environment dies (SIGKILL) with whatever the handler had done so far. */
   private endByFault(running: RunningInvocation): void {
     if (this.current !== running || !running.fault) return;
-    // The handler flushed its metrics as it returned: the result is on its way (see onReply).
-    if (running.metricsFlushed) return;
     if (running.fault.kind === 'timeout') {
       this.timedOut(running);
       return;

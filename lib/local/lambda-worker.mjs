@@ -118,12 +118,26 @@ async function serve(message, received) {
   // running, but never later than the end of the init budget (init beyond it counts, as on AWS).
   const clockStart = Math.max(received, Math.min(Date.now(), message.initBudgetEndsAt ?? 0));
   const deadlineMs = clockStart + message.timeoutMs;
+  // An injected crash or timeout (contract §5): the environment dies this long into the handler.
+  // The timer runs here, in the handler's own event loop, so it strikes between two of the
+  // handler's steps: never between its metrics flush and its return (only microtasks run there).
+  let returned = false;
+  const fault =
+    typeof message.faultAfterMs === 'number'
+      ? setTimeout(() => {
+          if (!returned) process.kill(process.pid, 'SIGKILL');
+        }, Math.max(0, clockStart + message.faultAfterMs - Date.now()))
+      : undefined;
   try {
     const value = await run(handler, message, deadlineMs);
+    returned = true;
+    clearTimeout(fault);
     // Lambda returns the JSON serialisation of the result; undefined becomes null.
     const payload = JSON.stringify(value === undefined ? null : value);
     send({ type: 'result', id: message.id, ok: true, payload });
   } catch (error) {
+    returned = true;
+    clearTimeout(fault);
     send({ type: 'result', id: message.id, ok: false, ...errorShape(error) });
   }
 }
