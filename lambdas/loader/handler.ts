@@ -5,7 +5,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { documentClient, sqsClient } from '../shared/aws';
-import { getStringFromEnv } from '../shared/env';
+import { getNumberFromEnv, getStringFromEnv } from '../shared/env';
 import { logger, metrics, tracer } from '../shared/powertools';
 import { loadRecords, type LoaderDeps } from './load';
 import { DynamoDbEventStore } from './store';
@@ -14,6 +14,7 @@ const deps: LoaderDeps = {
   store: new DynamoDbEventStore(documentClient(), getStringFromEnv('EVENTS_TABLE_NAME'), getStringFromEnv('AGGREGATES_TABLE_NAME')),
   sqs: sqsClient(),
   deadLetterQueueUrl: getStringFromEnv('DEAD_LETTER_QUEUE_URL'),
+  aggregateWriteShards: getNumberFromEnv('AGGREGATE_WRITE_SHARDS', 1),
   log: logger,
 };
 

@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamBatchResponse, KinesisStreamRecord } from 'aws-lambda';
-import { aggregateContributions, aggregateKey, sumContributions } from '../shared/aggregates';
+import { aggregateContributions, aggregateKey, sumContributions, writeShardOf, writeShardSortKey, type AggregateContribution } from '../shared/aggregates';
 import { backoffDelay, DEFAULT_RETRY_POLICY, systemClock, type RetryClock, type RetryPolicy } from '../shared/retry';
 import { sendDeadLetters, type MessageSender, type PermanentFailure } from './dead-letters';
 import { decodeRecord, type DecodedRecord } from './records';
@@ -15,6 +15,8 @@ export interface LoaderDeps {
   /** Backoff for transient store failures and DeadLetterQueue sends (tests pass a clock that does not sleep). */
   retryClock?: RetryClock;
   retryPolicy?: RetryPolicy;
+  /** Aggregate write shards W (lambdas/shared/aggregates.ts); default 1. */
+  aggregateWriteShards?: number;
 }
 
 export interface LoadSummary {
@@ -66,16 +68,22 @@ export async function loadRecords(records: readonly KinesisStreamRecord[], deps:
   const outcomes = new Map<number, Outcome>();
   let retryFrom = records.length;
 
+  // This shard's part of each aggregate item (one part per item when there is one write shard).
+  const writeShards = deps.aggregateWriteShards ?? 1;
+  const writeShard = decoded.length > 0 ? writeShardOf(decoded[0]!.position.shardId, writeShards) : 0;
+  const contributionsOf = (event: Candidate['event']): AggregateContribution[] =>
+    aggregateContributions(event).map((c) => ({ ...c, sk: writeShardSortKey(c.sk, writeShard, writeShards) }));
+
   const candidates: Candidate[] = [];
   decoded.forEach((d, index) => {
     if (!d.ok) return;
-    const keys = [...new Set(aggregateContributions(d.event).map((c) => aggregateKey(c.pk, c.sk)))];
+    const keys = [...new Set(contributionsOf(d.event).map((c) => aggregateKey(c.pk, c.sk)))];
     candidates.push({ event: d.event, source: d.position.source, index, aggregateKeys: keys });
   });
 
   /** One write, retried with backoff while it fails transiently. */
   const writeWithRetries = async (entries: Candidate[]) => {
-    const aggregates = sumContributions(entries.flatMap((entry) => aggregateContributions(entry.event)));
+    const aggregates = sumContributions(entries.flatMap((entry) => contributionsOf(entry.event)));
     const started = clock.now();
     for (let attempt = 1; ; attempt += 1) {
       summary.writes += 1;

@@ -9,6 +9,13 @@
  * e.g. `revenue_USD` in cents, `revenue_JPY` in yen): amounts in different currencies are never
  * added together. Revenue (sum of total_amount) and units (sum of quantity) come from purchases
  * only, so a TYPE#purchase item holds the hour's revenue per currency.
+ *
+ * Write shards: with `aggregateWriteShards` W > 1 the loader of Kinesis shard s adds to its own
+ * part of each item, sk `W<n>#<sk>` with n = writeShardOf(s, W), so loaders of different shards
+ * do not contend for one item (DynamoDB's 1,000 write units per second per item, and transaction
+ * conflicts). An item's value is the sum of its parts (`mergeWriteShards`); one Query of the hour's
+ * partition returns them all. The unprefixed sk is the part W = 1 writes, and the part
+ * `pipeline aggregates rebuild` folds the others into.
  */
 
 /** The fields of a stored (enriched) event that aggregates read. */
@@ -49,6 +56,34 @@ export function hourPartitionKey(eventTime: string): string {
 /** The hour (`yyyy-mm-ddThh`) of a partition key, or undefined for another kind of key. */
 export function hourOfPartitionKey(pk: string): string | undefined {
   return /^HOUR#(\d{4}-\d{2}-\d{2}T\d{2})$/.exec(pk)?.[1];
+}
+
+const WRITE_SHARD_PREFIX = /^W(\d{1,3})#/;
+
+/** The sort key of write shard `writeShard`'s part of an item (the plain sort key when W = 1). */
+export function writeShardSortKey(sk: string, writeShard: number, writeShards: number): string {
+  return writeShards <= 1 ? sk : `W${writeShard}#${sk}`;
+}
+
+/** The item a part belongs to: the sort key without its write-shard prefix. */
+export function baseSortKey(sk: string): string {
+  return sk.replace(WRITE_SHARD_PREFIX, '');
+}
+
+/** The write shard of a Kinesis shard: FNV-1a of its id, modulo W (stable across invocations). */
+export function writeShardOf(shardId: string, writeShards: number): number {
+  if (writeShards <= 1) return 0;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < shardId.length; i += 1) {
+    hash ^= shardId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % writeShards;
+}
+
+/** Items as read from the table, their write-shard parts added up into one value per item. */
+export function mergeWriteShards(parts: Iterable<AggregateContribution>): AggregateContribution[] {
+  return sumContributions([...parts].map((part) => ({ ...part, sk: baseSortKey(part.sk), revenue: { ...part.revenue } })));
 }
 
 export function aggregateKey(pk: string, sk: string): string {

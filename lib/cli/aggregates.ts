@@ -1,9 +1,11 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   aggregateAttributes,
   aggregateFromItem,
+  baseSortKey,
   expectedAggregates,
+  mergeWriteShards,
   hourOfPartitionKey,
   hourPartitionKey,
   REVENUE_PREFIX,
@@ -187,7 +189,7 @@ export async function checkAggregates(dynamo: DynamoDBDocumentClient, options: A
       eventsPerHour.set(pk, hourEvents.length);
       const before = first.get(pk);
       const after = second.get(pk);
-      if (compared.differences.some(({ difference: { sk } }) => version(before?.get(sk)) !== version(after?.get(sk)))) {
+      if (compared.differences.some(({ difference: { sk } }) => versionOf(before, sk) !== versionOf(after, sk))) {
         lastDifferences.set(pk, compared.differences.map((d) => d.difference));
         redo.push(pk);
         continue;
@@ -230,10 +232,18 @@ function version(item: Item | undefined): string {
   return typeof item.count === 'number' ? String(item.count) : 'no count';
 }
 
+/** The version of an item with all its write-shard parts (lambdas/shared/aggregates.ts). */
+function versionOf(items: Map<string, Item> | undefined, baseSk: string): string {
+  const parts = [...(items ?? new Map<string, Item>()).entries()].filter(([sk]) => baseSortKey(sk) === baseSk).sort(([a], [b]) => (a < b ? -1 : 1));
+  return parts.length === 0 ? 'absent' : parts.map(([sk, item]) => `${sk}=${version(item)}`).join(',');
+}
+
 interface PendingRepair {
   difference: ItemDifference;
   /** The item as read first (its count is the version the write is conditioned on). */
   item?: Item;
+  /** Its write-shard parts (sk `W<n>#...`), as read first: folded into the item by a rebuild. */
+  parts: Item[];
   /** What the events imply; absent when they imply no item. */
   expected?: AggregateContribution;
 }
@@ -242,11 +252,21 @@ const ZERO = (pk: string, sk: string): AggregateContribution => ({ pk, sk, count
 
 function compareHour(pk: string, items: Map<string, Item>, events: readonly AggregateSource[]): { items: number; differences: PendingRepair[] } {
   const expected = new Map(expectedAggregates(events).map((a) => [a.sk, a]));
-  const sortKeys = [...new Set([...items.keys(), ...expected.keys()])].sort();
+  // An item is the sum of its write-shard parts (one part, its own sk, with one write shard).
+  const partsOf = new Map<string, { item?: Item; parts: Item[] }>();
+  for (const [sk, item] of items) {
+    const base = baseSortKey(sk);
+    const entry = partsOf.get(base) ?? { parts: [] };
+    if (base === sk) entry.item = item;
+    else entry.parts.push(item);
+    partsOf.set(base, entry);
+  }
+  const sortKeys = [...new Set([...partsOf.keys(), ...expected.keys()])].sort();
   const differences: PendingRepair[] = [];
   for (const sk of sortKeys) {
-    const item = items.get(sk);
-    const held = item !== undefined ? aggregateFromItem(item) : undefined;
+    const found = partsOf.get(sk);
+    const all = found ? [...(found.item ? [found.item] : []), ...found.parts] : [];
+    const held = all.length > 0 ? mergeWriteShards(all.map(aggregateFromItem))[0] : undefined;
     const implied = expected.get(sk);
     if (sameAggregate(held ?? ZERO(pk, sk), implied ?? ZERO(pk, sk))) continue;
     const heldAttributes = held !== undefined ? aggregateAttributes(held) : {};
@@ -256,8 +276,9 @@ function compareHour(pk: string, items: Map<string, Item>, events: readonly Aggr
       .map((field) => ({ field, table: heldAttributes[field] ?? null, events: impliedAttributes[field] ?? null }))
       .filter((f) => f.table !== f.events);
     differences.push({
-      difference: { pk, sk, state: item === undefined ? 'missing' : implied === undefined ? 'extra' : 'differs', fields },
-      ...(item !== undefined ? { item } : {}),
+      difference: { pk, sk, state: held === undefined ? 'missing' : implied === undefined ? 'extra' : 'differs', fields },
+      ...(found?.item !== undefined ? { item: found.item } : {}),
+      parts: found?.parts ?? [],
       ...(implied !== undefined ? { expected: implied } : {}),
     });
   }
@@ -274,8 +295,9 @@ function byField(a: string, b: string): number {
 async function repairItem(
   dynamo: DynamoDBDocumentClient,
   tableName: string,
-  { difference, item, expected }: PendingRepair,
+  { difference, item, parts, expected }: PendingRepair,
 ): Promise<'updated' | 'created' | 'deleted' | 'conflict'> {
+  if (parts.length > 0) return foldParts(dynamo, tableName, { difference, item, parts, ...(expected ? { expected } : {}) });
   const key = { pk: difference.pk, sk: difference.sk };
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
@@ -334,6 +356,46 @@ async function repairItem(
     if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return 'conflict';
     throw error;
   }
+}
+
+/** The condition that an item (or a part) is still as it was read: its count is its version. */
+function unchanged(item: Item | undefined): { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> } {
+  if (item === undefined) return { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } };
+  if (typeof item.count !== 'number') {
+    return { ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#count)', ExpressionAttributeNames: { '#pk': 'pk', '#count': 'count' } };
+  }
+  return { ConditionExpression: '#count = :seen', ExpressionAttributeNames: { '#count': 'count' }, ExpressionAttributeValues: { ':seen': item.count } };
+}
+
+/**
+ * An item with write-shard parts: one transaction sets the unprefixed part to what the events
+ * imply (or deletes it) and deletes the other parts, each conditioned on being as read. The
+ * loaders' later additions create new parts, which add to the repaired value.
+ */
+async function foldParts(
+  dynamo: DynamoDBDocumentClient,
+  tableName: string,
+  { difference, item, parts, expected }: PendingRepair,
+): Promise<'updated' | 'created' | 'deleted' | 'conflict'> {
+  const key = { pk: difference.pk, sk: difference.sk };
+  const base = unchanged(item);
+  const actions: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = parts.map((part) => ({
+    Delete: { TableName: tableName, Key: { pk: part.pk, sk: part.sk }, ...unchanged(part) },
+  }));
+  if (expected === undefined) {
+    if (item !== undefined) actions.push({ Delete: { TableName: tableName, Key: key, ...base } });
+  } else {
+    // A Put replaces the item whole: no revenue attribute of a currency the events do not imply survives.
+    actions.push({ Put: { TableName: tableName, Item: { ...key, ...aggregateAttributes(expected) }, ...base } });
+  }
+  if (actions.length > 100) throw new CliError(`${difference.pk} ${difference.sk} has ${parts.length} write-shard parts: at most 99 can be folded in one transaction`);
+  try {
+    await dynamo.send(new TransactWriteCommand({ TransactItems: actions }));
+  } catch (error) {
+    if ((error as { name?: string }).name === 'TransactionCanceledException') return 'conflict';
+    throw error;
+  }
+  return expected === undefined ? 'deleted' : item === undefined ? 'created' : 'updated';
 }
 
 /** The aggregate items of the scope, by hour then sort key (consistent reads). */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BatchGetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { aggregateFromItem, expectedAggregates, sameAggregate, type AggregateContribution, type AggregateSource } from '../../lambdas/shared/aggregates';
+import { aggregateFromItem, expectedAggregates, mergeWriteShards, sameAggregate, type AggregateContribution, type AggregateSource } from '../../lambdas/shared/aggregates';
 import { DeadLetterMessageSchema } from '../../lambdas/shared/records';
 import { pollUntil } from '../../lib/poll';
 
@@ -237,7 +237,7 @@ export async function compareAggregates(clients: ConservationClients): Promise<{
   const events = (await scanAll(clients.dynamo, clients.outputs.EventsTableName!)) as unknown as AggregateSource[];
   const expected = new Map<string, AggregateContribution>(expectedAggregates(events).map((a) => [`${a.pk}|${a.sk}`, a]));
   const actual = new Map<string, AggregateContribution>(
-    (await scanAll(clients.dynamo, clients.outputs.AggregatesTableName!)).map(aggregateFromItem).map((a) => [`${a.pk}|${a.sk}`, a]),
+    mergeWriteShards((await scanAll(clients.dynamo, clients.outputs.AggregatesTableName!)).map(aggregateFromItem)).map((a) => [`${a.pk}|${a.sk}`, a]),
   );
   const problems: string[] = [];
   const show = (a: AggregateContribution | undefined) => (a ? JSON.stringify({ count: a.count, units: a.units, revenue: a.revenue }) : 'absent');

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { startLocalCloud, type LocalCloud } from '../../lib/local/cloud';
 import { createTrafficGenerator } from '../../lambdas/generator/traffic';
-import { aggregateFromItem, expectedAggregates, type AggregateSource } from '../../lambdas/shared/aggregates';
+import { aggregateFromItem, expectedAggregates, mergeWriteShards, type AggregateSource } from '../../lambdas/shared/aggregates';
 import { DeadLetterMessageSchema, type DeadLetterMessage } from '../../lambdas/shared/records';
 import { sampleEventV3 } from '../fixtures/events';
 import { poll } from '../fixtures/poll';
@@ -210,7 +210,7 @@ describe('the pipeline on the local cloud', () => {
     expect(events.length).toBeGreaterThan(0);
     const expected = expectedAggregates(events as unknown as AggregateSource[]);
     const actual = await scanAll(outputs.AggregatesTableName!);
-    const byKey = new Map(actual.map((item) => [`${item.pk}|${item.sk}`, aggregateFromItem(item)]));
+    const byKey = new Map(mergeWriteShards(actual.map(aggregateFromItem)).map((value) => [`${value.pk}|${value.sk}`, value]));
     expect(byKey.size).toBe(expected.length);
     for (const want of expected) {
       expect(byKey.get(`${want.pk}|${want.sk}`), `${want.pk} ${want.sk}`).toEqual(want);

@@ -3,7 +3,11 @@ import {
   aggregateAttributes,
   aggregateContributions,
   aggregateFromItem,
+  baseSortKey,
   expectedAggregates,
+  mergeWriteShards,
+  writeShardOf,
+  writeShardSortKey,
   hourPartitionKey,
   minorUnitDigits,
   sameAggregate,
@@ -97,5 +101,25 @@ describe('aggregate keys and contributions', () => {
     expect(read).toEqual(value);
     expect(sameAggregate(read, value)).toBe(true);
     expect(sameAggregate(read, { ...value, revenue: { USD: 1250 } })).toBe(false);
+  });
+});
+
+describe('aggregate write shards', () => {
+  it('prefixes a part with its write shard only when there are several, and merges parts back', () => {
+    expect(writeShardSortKey('TYPE#purchase', 0, 1)).toBe('TYPE#purchase');
+    expect(writeShardSortKey('PRODUCT#W1#odd', 3, 8)).toBe('W3#PRODUCT#W1#odd');
+    expect(baseSortKey('W3#PRODUCT#W1#odd')).toBe('PRODUCT#W1#odd');
+    expect(baseSortKey('PRODUCT#W1#odd')).toBe('PRODUCT#W1#odd');
+    const part = (sk: string, count: number, usd: number) => ({ pk: 'HOUR#2026-11-22T09', sk, count, units: count, revenue: { USD: usd } });
+    expect(mergeWriteShards([part('TYPE#purchase', 1, 100), part('W2#TYPE#purchase', 2, 250), part('W7#TYPE#purchase', 3, 1)])).toEqual([
+      { pk: 'HOUR#2026-11-22T09', sk: 'TYPE#purchase', count: 6, units: 6, revenue: { USD: 351 } },
+    ]);
+  });
+
+  it('maps a Kinesis shard to a stable write shard, spreading shards over all of them', () => {
+    const shards = Array.from({ length: 64 }, (_, i) => `shardId-${String(i).padStart(12, '0')}`);
+    expect(shards.map((s) => writeShardOf(s, 8))).toEqual(shards.map((s) => writeShardOf(s, 8)));
+    expect(new Set(shards.map((s) => writeShardOf(s, 8))).size).toBe(8);
+    expect(writeShardOf(shards[5]!, 1)).toBe(0);
   });
 });

@@ -3,7 +3,7 @@ import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/c
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { aggregateFromItem, expectedAggregates } from '../../../lambdas/shared/aggregates';
+import { aggregateFromItem, expectedAggregates, mergeWriteShards } from '../../../lambdas/shared/aggregates';
 import type { EnrichedEvent } from '../../../lambdas/shared/events';
 import { loadRecords, type LoaderDeps } from '../../../lambdas/loader/load';
 import { DynamoDbEventStore } from '../../../lambdas/loader/store';
@@ -48,8 +48,9 @@ beforeEach(async () => {
   await createAggregatesTable(raw, aggregatesTable);
 });
 
-function deps(client: Pick<DynamoDBDocumentClient, 'send'> = dynamo): LoaderDeps {
+function deps(client: Pick<DynamoDBDocumentClient, 'send'> = dynamo, aggregateWriteShards = 1): LoaderDeps {
   return {
+    aggregateWriteShards,
     store: new DynamoDbEventStore(client, eventsTable, aggregatesTable),
     sqs,
     deadLetterQueueUrl: queueUrl,
@@ -60,7 +61,7 @@ function deps(client: Pick<DynamoDBDocumentClient, 'send'> = dynamo): LoaderDeps
 const scanAll = (table: string) => scanTable(dynamo, table);
 
 async function storedAggregates() {
-  return (await scanAll(aggregatesTable)).map(aggregateFromItem).sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));
+  return mergeWriteShards((await scanAll(aggregatesTable)).map(aggregateFromItem)).sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));
 }
 
 /** The invariant: each expected event stored once, the aggregates equal to the stored events. */
@@ -186,5 +187,21 @@ describe('loader against DynamoDB (local endpoint)', () => {
     const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }));
     const bodies = (received.Messages ?? []).map((m) => JSON.parse(m.Body!));
     expect(bodies.filter((b) => b.record?.event_id === refused.event_id)).toMatchObject([{ reason: 'load_failed', errors: [{ path: 'price' }] }]);
+  });
+
+  it('with write shards, each Kinesis shard adds to its own part of an item, and the parts add up exactly', async () => {
+    const events = varietyOfEvents(90);
+    const shards = ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002'];
+    for (const [i, shardId] of shards.entries()) {
+      const { summary } = await loadRecords(recordsFor(events.slice(i * 30, i * 30 + 30), 1, shardId), deps(dynamo, 8));
+      expect(summary.stored).toBe(30);
+    }
+    // A resend from another shard counts nothing, whichever part it would have added to.
+    await loadRecords(recordsFor(events.slice(0, 5), 100, 'shardId-000000000009'), deps(dynamo, 8));
+    const items = await scanAll(aggregatesTable);
+    const parts = new Set(items.map((item) => /^W(\d+)#/.exec(String(item.sk))?.[1]));
+    expect(parts.has(undefined)).toBe(false);
+    expect(parts.size).toBeGreaterThan(1);
+    await expectConserved(new Set(events.map((e) => e.event_id)));
   });
 });
