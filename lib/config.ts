@@ -40,6 +40,18 @@ function isScheduleExpression(expression: string): boolean {
   return amount >= 1 && (amount === 1) === !unit.endsWith('s');
 }
 
+export const TABLE_CAPACITIES = ['on-demand', 'provisioned'] as const;
+export const BY_USER_PROJECTIONS = ['ALL', 'KEYS_ONLY', 'INCLUDE'] as const;
+/** The TTL attribute of a stored event: epoch seconds, received_at + eventsTtlDays. */
+export const EVENTS_TTL_ATTRIBUTE = 'expires_at';
+/**
+ * What byUserProjection INCLUDE projects into ByUser besides the keys (event_id, user_id,
+ * event_time): a user's timeline (what, in which session, which product, what it cost) without
+ * a fetch from the table. Nothing in this repository queries ByUser yet; this is the list a
+ * per-user history needs.
+ */
+export const BY_USER_INCLUDED_ATTRIBUTES = ['event_type', 'session_id', 'product_id', 'category', 'quantity', 'total_amount', 'currency'] as const;
+
 const ConfigSchema = z.object({
   stage: z
     .string({ error: 'expected a string' })
@@ -68,6 +80,30 @@ const ConfigSchema = z.object({
   removalPolicy: z
     .enum(['destroy', 'retain'], { error: 'expected destroy or retain' })
     .transform((policy) => (policy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY)),
+  // The Events and Aggregates tables (and the ByUser index): pay per request, or provisioned
+  // capacity auto scaled between these bounds on 70% target utilization.
+  tableCapacity: z.enum(TABLE_CAPACITIES, { error: 'expected on-demand or provisioned' }),
+  tableMinWriteCapacity: numberFromContext(1, 40_000, { integer: true }),
+  tableMaxWriteCapacity: numberFromContext(1, 40_000, { integer: true }),
+  tableMinReadCapacity: numberFromContext(1, 40_000, { integer: true }),
+  tableMaxReadCapacity: numberFromContext(1, 40_000, { integer: true }),
+  // 0: stored events are kept; N: each expires N days after received_at (TTL attribute expires_at).
+  eventsTtlDays: numberFromContext(0, 3_650, { integer: true }),
+  byUserProjection: z.enum(BY_USER_PROJECTIONS, { error: 'expected ALL, KEYS_ONLY or INCLUDE' }),
+  // Both Kinesis consumers (validator, loader): wait up to this long to fill a batch of streamBatchSize.
+  streamBatchingWindowSeconds: numberFromContext(0, 300, { integer: true }),
+  streamBatchSize: numberFromContext(1, 10_000, { integer: true }),
+});
+
+/** Cross-key rules: an auto scaling range must not be upside down. */
+const CheckedConfigSchema = ConfigSchema.superRefine((config, ctx) => {
+  for (const kind of ['Write', 'Read'] as const) {
+    const min = config[`tableMin${kind}Capacity`];
+    const max = config[`tableMax${kind}Capacity`];
+    if (max < min) {
+      ctx.addIssue({ code: 'custom', path: [`tableMax${kind}Capacity`], message: `expected at least tableMin${kind}Capacity (${min})` });
+    }
+  }
 });
 
 export type PipelineConfig = z.output<typeof ConfigSchema>;
@@ -88,7 +124,7 @@ export class ConfigError extends Error {
 
 /** Validates raw context values; throws one ConfigError naming every bad key. */
 export function parseConfig(raw: Record<string, unknown>): PipelineConfig {
-  const result = ConfigSchema.safeParse(raw);
+  const result = CheckedConfigSchema.safeParse(raw);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const key = issue.path.map(String).join('.');

@@ -45,10 +45,28 @@ function errorName(error: unknown): string {
  * are left out: DynamoDB refuses a NULL value for an index key (an anonymous event's `user_id`
  * on the `ByUser` index), and an absent attribute keeps the item out of that sparse index.
  */
-export function storedItem(event: EnrichedEvent, source: string): Record<string, unknown> {
+export function storedItem(event: EnrichedEvent, source: string, ttlDays = 0): Record<string, unknown> {
   const item: Record<string, unknown> = { _source: source };
   for (const [key, value] of Object.entries(event)) if (value !== null && value !== undefined) item[key] = value;
+  if (ttlDays > 0) item[EVENTS_TTL_ATTRIBUTE] = expiresAt(event.received_at, ttlDays);
   return item;
+}
+
+/** The Events table's TTL attribute (cdk.json `eventsTtlDays`; the table names it too). */
+export const EVENTS_TTL_ATTRIBUTE = 'expires_at';
+
+/** When a stored event expires: received_at + `ttlDays` days, in epoch seconds (DynamoDB TTL's unit). */
+export function expiresAt(receivedAt: string, ttlDays: number): number {
+  return Math.floor(Date.parse(receivedAt) / 1000) + ttlDays * 86_400;
+}
+
+/** EVENTS_TTL_DAYS, as the loader construct sets it: absent or 0 keeps events forever. */
+export function ttlDaysFromEnv(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.EVENTS_TTL_DAYS;
+  if (raw === undefined || raw.trim() === '') return 0;
+  const days = Number(raw);
+  if (!Number.isInteger(days) || days < 0) throw new Error(`Environment variable EVENTS_TTL_DAYS must be a whole number of days, got "${raw}"`);
+  return days;
 }
 
 /**
@@ -99,6 +117,8 @@ export class DynamoDbEventStore implements EventStore {
     private readonly dynamo: DocumentSender,
     private readonly eventsTableName: string,
     private readonly aggregatesTableName: string,
+    /** Days a stored event lives (its expires_at); 0 keeps it. */
+    private readonly ttlDays: number = ttlDaysFromEnv(),
   ) {}
 
   async write(entries: readonly StoreEntry[], aggregates: readonly AggregateContribution[]): Promise<WriteResult> {
@@ -112,7 +132,7 @@ export class DynamoDbEventStore implements EventStore {
             ...entries.map((entry) => ({
               Put: {
                 TableName: this.eventsTableName,
-                Item: storedItem(entry.event, entry.source),
+                Item: storedItem(entry.event, entry.source, this.ttlDays),
                 ConditionExpression: 'attribute_not_exists(event_id)',
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
               },

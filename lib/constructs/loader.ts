@@ -5,7 +5,7 @@ import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import type { PipelineConfig } from '../config';
+import { BY_USER_INCLUDED_ATTRIBUTES, EVENTS_TTL_ATTRIBUTE, type PipelineConfig } from '../config';
 import { PipelineConcern } from './pipeline-concern';
 import { PipelineFunction } from './pipeline-function';
 
@@ -24,8 +24,12 @@ export class Loader extends PipelineConcern {
 
   constructor(scope: Construct, id: string, { config, processedStream, deadLetterQueue, streamFailureQueue }: LoaderProps) {
     super(scope, id);
+    const provisioned = config.tableCapacity === 'provisioned';
     const tableProps = {
-      billingMode: BillingMode.PAY_PER_REQUEST,
+      // Provisioned: start at the minimum; auto scaling (below) moves it between min and max.
+      ...(provisioned
+        ? { billingMode: BillingMode.PROVISIONED, readCapacity: config.tableMinReadCapacity, writeCapacity: config.tableMinWriteCapacity }
+        : { billingMode: BillingMode.PAY_PER_REQUEST }),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryption.AWS_MANAGED,
       removalPolicy: config.removalPolicy,
@@ -35,12 +39,17 @@ export class Loader extends PipelineConcern {
     this.eventsTable = new Table(this, 'EventsTable', {
       ...tableProps,
       partitionKey: { name: 'event_id', type: AttributeType.STRING },
+      // The loader writes expires_at (epoch seconds) when eventsTtlDays > 0; DynamoDB deletes the
+      // event some time after it (typically within days), without consuming write capacity.
+      ...(config.eventsTtlDays > 0 ? { timeToLiveAttribute: EVENTS_TTL_ATTRIBUTE } : {}),
     });
     this.eventsTable.addGlobalSecondaryIndex({
       indexName: 'ByUser',
       partitionKey: { name: 'user_id', type: AttributeType.STRING },
       sortKey: { name: 'event_time', type: AttributeType.STRING },
-      projectionType: ProjectionType.ALL,
+      projectionType: ProjectionType[config.byUserProjection],
+      ...(config.byUserProjection === 'INCLUDE' ? { nonKeyAttributes: [...BY_USER_INCLUDED_ATTRIBUTES] } : {}),
+      ...(provisioned ? { readCapacity: config.tableMinReadCapacity, writeCapacity: config.tableMinWriteCapacity } : {}),
     });
 
     this.aggregatesTable = new Table(this, 'AggregatesTable', {
@@ -48,6 +57,11 @@ export class Loader extends PipelineConcern {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
       sortKey: { name: 'sk', type: AttributeType.STRING },
     });
+
+    if (provisioned) {
+      for (const table of [this.eventsTable, this.aggregatesTable]) autoScale(table, config);
+      autoScale(this.eventsTable, config, 'ByUser');
+    }
 
     this.function = new PipelineFunction(this, 'Loader', {
       config,
@@ -59,12 +73,15 @@ export class Loader extends PipelineConcern {
       .bindTable(this.eventsTable, 'EVENTS_TABLE_NAME', 'readWrite')
       .bindTable(this.aggregatesTable, 'AGGREGATES_TABLE_NAME', 'readWrite')
       .bindQueue(deadLetterQueue, 'DEAD_LETTER_QUEUE_URL', 'send');
+    // lambdas/loader/store.ts: 0 writes no expires_at.
+    this.function.addEnvironment('EVENTS_TTL_DAYS', String(config.eventsTtlDays));
 
     this.function.addEventSource(
       new KinesisEventSource(processedStream, {
-        batchSize: 100,
-        // No batching window: events are stored as soon as the poller sees them.
-        maxBatchingWindow: Duration.seconds(0),
+        batchSize: config.streamBatchSize,
+        // 0 (the default): events are stored as soon as the poller sees them; N: up to N seconds
+        // to fill a batch (fewer, larger invocations, N seconds more latency).
+        maxBatchingWindow: Duration.seconds(config.streamBatchingWindowSeconds),
         startingPosition: StartingPosition.TRIM_HORIZON,
         // Retried and bisected batches are safe: each event is stored and counted in one
         // transaction that only creates it once.
@@ -77,5 +94,21 @@ export class Loader extends PipelineConcern {
         parallelizationFactor: 1,
       }),
     );
+  }
+}
+
+/** Target tracking on 70% utilization between the configured bounds, reads and writes. */
+const TARGET_UTILIZATION_PERCENT = 70;
+
+function autoScale(table: Table, config: PipelineConfig, indexName?: string): void {
+  const write = { minCapacity: config.tableMinWriteCapacity, maxCapacity: config.tableMaxWriteCapacity };
+  const read = { minCapacity: config.tableMinReadCapacity, maxCapacity: config.tableMaxReadCapacity };
+  const target = { targetUtilizationPercent: TARGET_UTILIZATION_PERCENT };
+  if (indexName === undefined) {
+    table.autoScaleWriteCapacity(write).scaleOnUtilization(target);
+    table.autoScaleReadCapacity(read).scaleOnUtilization(target);
+  } else {
+    table.autoScaleGlobalSecondaryIndexWriteCapacity(indexName, write).scaleOnUtilization(target);
+    table.autoScaleGlobalSecondaryIndexReadCapacity(indexName, read).scaleOnUtilization(target);
   }
 }

@@ -40,10 +40,10 @@ export class Validator extends PipelineConcern {
 
     this.function.addEventSource(
       new KinesisEventSource(props.rawStream, {
-        batchSize: 100,
-        // No batching window: a record is handed on as soon as the poller sees it (latency over
-        // fuller batches; a busy shard fills batches anyway).
-        maxBatchingWindow: Duration.seconds(0),
+        batchSize: props.config.streamBatchSize,
+        // 0 (the default): a record is handed on as soon as the poller sees it (latency over
+        // fuller batches; a busy shard fills batches anyway); N: up to N seconds to fill a batch.
+        maxBatchingWindow: Duration.seconds(props.config.streamBatchingWindowSeconds),
         startingPosition: StartingPosition.TRIM_HORIZON,
         // Only the records that were not handed on are retried; a failing batch is halved
         // until the poisoned record stands alone, and is then given up to StreamFailureQueue.

@@ -37,6 +37,15 @@ describe('config', () => {
         generatorInvalidShare: '0.5',
         logRetentionDays: '30',
         removalPolicy: 'retain',
+        tableCapacity: 'provisioned',
+        tableMinWriteCapacity: '10',
+        tableMaxWriteCapacity: '400',
+        tableMinReadCapacity: '2',
+        tableMaxReadCapacity: '50',
+        eventsTtlDays: '7',
+        byUserProjection: 'KEYS_ONLY',
+        streamBatchingWindowSeconds: '5',
+        streamBatchSize: '500',
       },
     });
     expect(loadConfig(app.node)).toEqual({
@@ -53,7 +62,40 @@ describe('config', () => {
       logRetentionDays: 30,
       logLevel: cdkJsonContext.logLevel,
       removalPolicy: RemovalPolicy.RETAIN,
+      tableCapacity: 'provisioned',
+      tableMinWriteCapacity: 10,
+      tableMaxWriteCapacity: 400,
+      tableMinReadCapacity: 2,
+      tableMaxReadCapacity: 50,
+      eventsTtlDays: 7,
+      byUserProjection: 'KEYS_ONLY',
+      streamBatchingWindowSeconds: 5,
+      streamBatchSize: 500,
     });
+  });
+
+  it('checks the cost knobs: capacity mode, bounds, TTL, projection, batching', () => {
+    expect(
+      problemsOf({
+        ...cdkJsonContext,
+        tableCapacity: 'reserved',
+        tableMinWriteCapacity: '0',
+        eventsTtlDays: '-1',
+        byUserProjection: 'SOME',
+        streamBatchingWindowSeconds: '301',
+        streamBatchSize: '20000',
+      }),
+    ).toEqual([
+      expect.stringMatching(/^tableCapacity: expected on-demand or provisioned \(got "reserved"\)$/),
+      expect.stringMatching(/^tableMinWriteCapacity: expected an integer from 1 to 40000 \(got "0"\)$/),
+      expect.stringMatching(/^eventsTtlDays: expected an integer from 0 to 3650 \(got "-1"\)$/),
+      expect.stringMatching(/^byUserProjection: expected ALL, KEYS_ONLY or INCLUDE \(got "SOME"\)$/),
+      expect.stringMatching(/^streamBatchingWindowSeconds: expected an integer from 0 to 300 \(got "301"\)$/),
+      expect.stringMatching(/^streamBatchSize: expected an integer from 1 to 10000 \(got "20000"\)$/),
+    ]);
+    expect(problemsOf({ ...cdkJsonContext, tableMinReadCapacity: 50, tableMaxReadCapacity: '10' })).toEqual([
+      expect.stringMatching(/^tableMaxReadCapacity: expected at least tableMinReadCapacity \(50\) \(got "10"\)$/),
+    ]);
   });
 
   it('names every bad key, its problem and the value it got, in one error', () => {
