@@ -1,4 +1,8 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONFIG_KEYS, ConfigError, parseConfig, type PipelineConfig } from '../config';
 import { CliError } from './errors';
+import { table } from './format';
 import { PRICES } from './prices';
 
 /** The traffic and the knobs of the stack that drive its cost. */
@@ -11,30 +15,50 @@ export interface CostInputs {
   invalidShare: number;
   /**
    * Share of stored events without a user_id. Every other stored event is written to the Events
-   * table's ByUser index too (ProjectionType ALL: a second write and a second copy).
+   * table's ByUser index too (a second write; a second copy of what the projection holds).
    */
   anonymousShare: number;
+  /** cdk.json streamMode. */
   kinesisMode: 'provisioned' | 'on-demand';
-  /** Provisioned: at least this many shards per stream (more when throughput needs them). */
+  /** Provisioned: at least this many shards per stream (cdk.json shardCount; more when throughput needs them). */
   minShards: number;
-  /** Kinesis event source mapping batch size (records per validator/loader invocation). */
+  /** Kinesis event source mapping batch size (cdk.json streamBatchSize): at most this many records per validator/loader invocation. */
   streamBatchSize: number;
+  /**
+   * cdk.json streamBatchingWindowSeconds. 0: Lambda polls each shard about once a second and
+   * invokes with what it found; N: it waits up to N seconds to fill a batch of streamBatchSize.
+   */
+  streamBatchingWindowSeconds: number;
   collector: FunctionProfile;
   validator: FunctionProfile;
   loader: FunctionProfile;
   /**
-   * Aggregate item writes per loader batch: the distinct items (type, category, product) of each
-   * of the batch's transactions, added up.
+   * Aggregate item writes per 100 stored events: the distinct items (type, category, product) of
+   * each loader transaction, added up. A transaction holds at most 100 items (events + aggregate
+   * items), so the ratio hardly moves with the batch size (measured below).
    */
-  aggregateKeysPerBatch: number;
+  aggregateItemsPer100Events: number;
   sink: 'dynamodb' | 'aurora';
   /** Aurora Serverless v2: average ACUs over the month. */
   auroraAverageAcu: number;
+  /** cdk.json tableCapacity and its auto scaling bounds (each table and the ByUser index). */
+  tableCapacity: 'on-demand' | 'provisioned';
+  tableMinWriteCapacity: number;
+  tableMaxWriteCapacity: number;
+  tableMinReadCapacity: number;
+  tableMaxReadCapacity: number;
+  /** cdk.json eventsTtlDays: 0 keeps events; N stores N days of them at steady state. */
+  eventsTtlDays: number;
+  /** cdk.json byUserProjection. */
+  byUserProjection: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
 }
 
 export interface FunctionProfile {
   memoryMb: number;
-  /** Billed duration of one invocation. */
+  /**
+   * Billed duration of one invocation of up to 100 records. A larger batch is billed
+   * proportionally longer (conservative: its fixed overhead is not counted as saved).
+   */
   durationMs: number;
 }
 
@@ -46,6 +70,25 @@ export interface FunctionProfile {
  */
 export const GENERATOR_ANONYMOUS_SHARE = 0.21;
 
+/**
+ * ByUser index item sizes (DynamoDB's measure: attribute names + values) of generator events
+ * with a user_id, measured over 10,000 events for each of the seeds 1, 2, 3 and 42: the keys
+ * (event_id, user_id, event_time) 94 B each time; the keys plus byUserProjection INCLUDE's list
+ * 166-168 B. DynamoDB's ~100 B per-item overhead is left out here as for the table.
+ */
+export const KEYS_ONLY_INDEX_ITEM_BYTES = 94;
+export const INCLUDE_INDEX_ITEM_BYTES = 167;
+/** expires_at (10 B name + a 10-digit number, 6 B) on every stored event when eventsTtlDays > 0. */
+export const TTL_ATTRIBUTE_BYTES = 16;
+/** Auto scaling's target utilization (lib/constructs/loader.ts). */
+export const TARGET_UTILIZATION = 0.7;
+/** A new on-demand stream's write capacity is 4 MB/s: 4 shards for the event sources to poll. */
+export const ON_DEMAND_SHARDS = 4;
+/** Lambda's invocation payload limit caps a Kinesis batch. */
+const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/** Records per invocation that durationMs is measured for. */
+const DURATION_RECORDS = 100;
+
 /** Defaults from the stack: memory as the constructs set it; durations are typical measurements. */
 export const DEFAULT_COST_INPUTS: CostInputs = {
   eventsPerSecond: 100,
@@ -56,14 +99,23 @@ export const DEFAULT_COST_INPUTS: CostInputs = {
   kinesisMode: 'provisioned',
   minShards: 1,
   streamBatchSize: 100,
+  streamBatchingWindowSeconds: 0,
   collector: { memoryMb: 256, durationMs: 50 },
   validator: { memoryMb: 512, durationMs: 120 },
   loader: { memoryMb: 512, durationMs: 200 },
-  // Measured: generator traffic (seeds 1, 2, 3, 42), 100 batches of 100 events each, grouped as
-  // the loader groups them (planWrites): 2 transactions and 79-82 aggregate items per batch.
-  aggregateKeysPerBatch: 80,
+  // Measured: generator traffic (seeds 1, 2, 3, 42), 20,000 events in batches grouped as the
+  // loader groups them (planWrites): 79.7-80.9 aggregate items per 100 events in batches of 100
+  // (2 transactions each), 77.4-78.6 in batches of 500 or 1,000 (about 9 or 18 transactions).
+  aggregateItemsPer100Events: 80,
   sink: 'dynamodb',
   auroraAverageAcu: 0.5,
+  tableCapacity: 'on-demand',
+  tableMinWriteCapacity: 5,
+  tableMaxWriteCapacity: 1000,
+  tableMinReadCapacity: 5,
+  tableMaxReadCapacity: 500,
+  eventsTtlDays: 0,
+  byUserProjection: 'ALL',
 };
 
 /** What the collector wraps around each event (received_at, request_id) in the raw record. */
@@ -110,8 +162,28 @@ export function estimateCost(inputs: CostInputs): CostReport {
   const invalidEvents = events * inputs.invalidShare;
   const rawBytes = inputs.eventBytes + RAW_ENVELOPE_BYTES;
   const storedBytes = inputs.eventBytes + ENRICHMENT_BYTES;
-  const validatorInvocations = events / inputs.streamBatchSize;
-  const loaderInvocations = validEvents / inputs.streamBatchSize;
+  const validRate = inputs.eventsPerSecond * (1 - inputs.invalidShare);
+  const shardsFor = (recordsPerSecond: number, bytes: number) =>
+    inputs.kinesisMode === 'on-demand'
+      ? ON_DEMAND_SHARDS
+      : Math.max(inputs.minShards, Math.ceil(recordsPerSecond / 1000), Math.ceil((recordsPerSecond * bytes) / (1024 * 1024)));
+  const rawShards = shardsFor(inputs.eventsPerSecond, rawBytes);
+  const processedShards = shardsFor(validRate, storedBytes);
+  // What one invocation gets: what a shard holds after a poll (about a second) or the batching
+  // window, up to the batch size and Lambda's 6 MB payload.
+  const batchOf = (recordsPerSecond: number, shards: number, bytes: number) =>
+    Math.max(
+      1,
+      Math.min(
+        inputs.streamBatchSize,
+        Math.floor(MAX_PAYLOAD_BYTES / bytes),
+        (recordsPerSecond / shards) * Math.max(1, inputs.streamBatchingWindowSeconds),
+      ),
+    );
+  const validatorBatch = batchOf(inputs.eventsPerSecond, rawShards, rawBytes);
+  const loaderBatch = batchOf(validRate, processedShards, storedBytes);
+  const validatorInvocations = events / validatorBatch;
+  const loaderInvocations = validEvents / loaderBatch;
   const lines: Array<Omit<CostLine, 'perMillionEvents'>> = [];
 
   const api = PRICES.apiGatewayRest;
@@ -123,26 +195,24 @@ export function estimateCost(inputs: CostInputs): CostReport {
   });
 
   const lambda = PRICES.lambdaArm64;
-  for (const [name, profile, invocations] of [
-    ['Lambda collector', inputs.collector, requests],
-    ['Lambda validator', inputs.validator, validatorInvocations],
-    ['Lambda loader', inputs.loader, loaderInvocations],
+  for (const [name, profile, invocations, records] of [
+    ['Lambda collector', inputs.collector, requests, 0],
+    ['Lambda validator', inputs.validator, validatorInvocations, validatorBatch],
+    ['Lambda loader', inputs.loader, loaderInvocations, loaderBatch],
   ] as const) {
-    const gbSeconds = invocations * (profile.durationMs / 1000) * (profile.memoryMb / 1024);
+    const durationMs = profile.durationMs * Math.max(1, records / DURATION_RECORDS);
+    const gbSeconds = invocations * (durationMs / 1000) * (profile.memoryMb / 1024);
     lines.push({
       component: name,
       priceSource: lambda.page,
-      basis: `${fmt(invocations)} invocations x ${profile.durationMs} ms x ${profile.memoryMb} MB = ${fmt(gbSeconds)} GB-s`,
+      basis:
+        `${fmt(invocations)} invocations${records > 0 ? ` of ${fmt(records)} records` : ''} x ${fmt(durationMs)} ms x ${profile.memoryMb} MB = ${fmt(gbSeconds)} GB-s`,
       monthly: gbSeconds * lambda.perGbSecond + (invocations / MILLION) * lambda.perMillionRequests,
     });
   }
 
   if (inputs.kinesisMode === 'provisioned') {
     const kp = PRICES.kinesisProvisioned;
-    const shardsFor = (recordsPerSecond: number, bytes: number) =>
-      Math.max(inputs.minShards, Math.ceil(recordsPerSecond / 1000), Math.ceil((recordsPerSecond * bytes) / (1024 * 1024)));
-    const rawShards = shardsFor(inputs.eventsPerSecond, rawBytes);
-    const processedShards = shardsFor(inputs.eventsPerSecond * (1 - inputs.invalidShare), storedBytes);
     const units =
       events * Math.ceil(rawBytes / kp.putPayloadUnitBytes) + validEvents * Math.ceil(storedBytes / kp.putPayloadUnitBytes);
     lines.push({
@@ -168,9 +238,10 @@ export function estimateCost(inputs: CostInputs): CostReport {
   // The validator sends a batch's dead letters with SendMessageBatch (10 per request); a dead
   // letter carries the record, so it is about the event's size plus the errors.
   const sqs = PRICES.sqsStandard;
-  const invalidPerBatch = inputs.streamBatchSize * inputs.invalidShare;
+  const invalidPerBatch = validatorBatch * inputs.invalidShare;
   const messageBytes = inputs.eventBytes + 400;
-  const requestsPerBatch = invalidPerBatch === 0 ? 0 : Math.max(Math.ceil(invalidPerBatch / 10), Math.ceil((invalidPerBatch * messageBytes) / sqs.requestChunkBytes));
+  const requestsPerBatch =
+    invalidPerBatch === 0 ? 0 : Math.max(Math.ceil(invalidPerBatch / 10), Math.ceil((invalidPerBatch * messageBytes) / sqs.requestChunkBytes));
   const sqsRequests = validatorInvocations * requestsPerBatch;
   lines.push({
     component: 'SQS (dead letters)',
@@ -179,31 +250,12 @@ export function estimateCost(inputs: CostInputs): CostReport {
     monthly: (sqsRequests / MILLION) * sqs.perMillionRequests,
   });
 
-  const writesPerEvent = Math.ceil(storedBytes / 1024);
-  const aggregateWrites = loaderInvocations * inputs.aggregateKeysPerBatch;
-  const storedGb = (validEvents * storedBytes) / GB;
+  const aggregateWrites = (validEvents * inputs.aggregateItemsPer100Events) / 100;
   if (inputs.sink === 'dynamodb') {
-    const ddb = PRICES.dynamoDbOnDemand;
-    // The ByUser index projects ALL attributes: each event with a user_id is written and stored a
-    // second time, at the same size. (DynamoDB's ~100 B per-item overhead is left out for the
-    // index as for the table.)
-    const indexedEvents = validEvents * (1 - inputs.anonymousShare);
-    // The loader writes events and aggregates in transactions: 2 WRU per KB per item written
-    // (https://aws.amazon.com/dynamodb/pricing/on-demand/, "transactional write requests").
-    const tableWru = TRANSACTIONAL_WRITE_FACTOR * (validEvents * writesPerEvent + aggregateWrites);
-    const indexWru = indexedEvents * writesPerEvent;
-    const wru = tableWru + indexWru;
-    const indexGb = (indexedEvents * storedBytes) / GB;
-    lines.push({
-      component: 'DynamoDB on-demand',
-      priceSource: ddb.page,
-      basis:
-        `${fmt(tableWru)} table (transactional) + ${fmt(indexWru)} ByUser index WRU x $${ddb.perMillionWriteRequestUnits}/M; ` +
-        `${fmt(storedGb)} + ${fmt(indexGb)} GB stored this month x $${ddb.perGbMonth}`,
-      monthly: (wru / MILLION) * ddb.perMillionWriteRequestUnits + (storedGb + indexGb) * ddb.perGbMonth,
-    });
+    lines.push(...dynamoDbLines(inputs, { seconds, validEvents, validRate, storedBytes, aggregateWrites }));
   } else {
     const aurora = PRICES.auroraServerlessV2;
+    const storedGb = (validEvents * storedBytes) / GB;
     const io = validEvents + aggregateWrites;
     lines.push({
       component: 'Aurora Serverless v2',
@@ -228,6 +280,78 @@ export function estimateCost(inputs: CostInputs): CostReport {
   };
 }
 
+/**
+ * The Events table (each stored event, written in a transaction), the Aggregates table (the
+ * aggregate item updates, in the same transactions) and the ByUser index (each event with a
+ * user_id, a standard write of the projected item): capacity, then storage.
+ */
+function dynamoDbLines(
+  inputs: CostInputs,
+  m: { seconds: number; validEvents: number; validRate: number; storedBytes: number; aggregateWrites: number },
+): Array<Omit<CostLine, 'perMillionEvents'>> {
+  const itemBytes = m.storedBytes + (inputs.eventsTtlDays > 0 ? TTL_ATTRIBUTE_BYTES : 0);
+  const indexBytes =
+    inputs.byUserProjection === 'ALL' ? itemBytes : inputs.byUserProjection === 'INCLUDE' ? INCLUDE_INDEX_ITEM_BYTES : KEYS_ONLY_INDEX_ITEM_BYTES;
+  const indexedEvents = m.validEvents * (1 - inputs.anonymousShare);
+  // The loader writes events and aggregates in transactions: 2 write units per KB per item
+  // (https://aws.amazon.com/dynamodb/pricing/on-demand/, "transactional write requests"); the
+  // index is written by DynamoDB with standard writes of the projected item (1 per KB, at least 1).
+  const eventsUnits = TRANSACTIONAL_WRITE_FACTOR * m.validEvents * Math.ceil(itemBytes / 1024);
+  const aggregatesUnits = TRANSACTIONAL_WRITE_FACTOR * m.aggregateWrites;
+  const indexUnits = indexedEvents * Math.ceil(indexBytes / 1024);
+  const lines: Array<Omit<CostLine, 'perMillionEvents'>> = [];
+
+  if (inputs.tableCapacity === 'on-demand') {
+    const ddb = PRICES.dynamoDbOnDemand;
+    const tableUnits = eventsUnits + aggregatesUnits;
+    lines.push({
+      component: 'DynamoDB on-demand',
+      priceSource: ddb.page,
+      basis: `${fmt(tableUnits)} table (transactional) + ${fmt(indexUnits)} ByUser index WRU x $${ddb.perMillionWriteRequestUnits}/M`,
+      monthly: ((tableUnits + indexUnits) / MILLION) * ddb.perMillionWriteRequestUnits,
+    });
+  } else {
+    // Auto scaling keeps consumed / provisioned near 70%: provisioned = consumed per second / 0.7,
+    // within the configured bounds. Reads: the pipeline hardly reads (the loader reads only to
+    // name a duplicate's source), so each table and the index sit at the minimum.
+    const ddb = PRICES.dynamoDbProvisioned;
+    const throttled: string[] = [];
+    const wcu = (name: string, units: number) => {
+      const needed = Math.ceil(units / m.seconds / TARGET_UTILIZATION);
+      if (needed > inputs.tableMaxWriteCapacity) throttled.push(`${name} needs ${needed}`);
+      return Math.min(inputs.tableMaxWriteCapacity, Math.max(inputs.tableMinWriteCapacity, needed));
+    };
+    const provisioned = [wcu('Events', eventsUnits), wcu('Aggregates', aggregatesUnits), wcu('ByUser', indexUnits)];
+    const totalWcu = provisioned.reduce((sum, n) => sum + n, 0);
+    const totalRcu = 3 * inputs.tableMinReadCapacity;
+    lines.push({
+      component: 'DynamoDB provisioned',
+      priceSource: ddb.page,
+      basis:
+        `${provisioned.join(' + ')} WCU (Events, Aggregates, ByUser at ${TARGET_UTILIZATION * 100}%) x ${PRICES.hoursPerMonth} h x $${ddb.perWcuHour}; ` +
+        `3 x ${inputs.tableMinReadCapacity} RCU x ${PRICES.hoursPerMonth} h x $${ddb.perRcuHour}` +
+        (throttled.length > 0 ? `; THROTTLED above tableMaxWriteCapacity ${inputs.tableMaxWriteCapacity}: ${throttled.join(', ')}` : ''),
+      monthly: totalWcu * PRICES.hoursPerMonth * ddb.perWcuHour + totalRcu * PRICES.hoursPerMonth * ddb.perRcuHour,
+    });
+  }
+
+  // Storage: without TTL, the month's new events (the table keeps growing by this every month);
+  // with TTL, the steady state: eventsTtlDays of events (expired ones are deleted for free).
+  const storage = inputs.tableCapacity === 'on-demand' ? PRICES.dynamoDbOnDemand : PRICES.dynamoDbProvisioned;
+  const kept = inputs.eventsTtlDays > 0 ? m.validRate * inputs.eventsTtlDays * 86_400 : m.validEvents;
+  const tableGb = (kept * itemBytes) / GB;
+  const indexGb = (kept * (1 - inputs.anonymousShare) * indexBytes) / GB;
+  lines.push({
+    component: 'DynamoDB storage',
+    priceSource: storage.page,
+    basis:
+      `${fmt(tableGb)} + ${fmt(indexGb)} GB (table + ByUser ${inputs.byUserProjection}) ` +
+      `${inputs.eventsTtlDays > 0 ? `kept ${inputs.eventsTtlDays} days (TTL)` : 'stored this month'} x $${storage.perGbMonth}`,
+    monthly: (tableGb + indexGb) * storage.perGbMonth,
+  });
+  return lines;
+}
+
 function checkInputs(inputs: CostInputs): void {
   const problems: string[] = [];
   if (!(inputs.eventsPerSecond > 0)) problems.push('--rate must be above 0');
@@ -236,9 +360,136 @@ function checkInputs(inputs: CostInputs): void {
   if (!(inputs.invalidShare >= 0 && inputs.invalidShare <= 1)) problems.push('--invalid-share must be 0 to 1');
   if (!(inputs.anonymousShare >= 0 && inputs.anonymousShare <= 1)) problems.push('--anonymous-share must be 0 to 1');
   if (!(inputs.streamBatchSize >= 1)) problems.push('--stream-batch must be at least 1');
+  if (!(inputs.streamBatchingWindowSeconds >= 0)) problems.push('streamBatchingWindowSeconds must be at least 0');
+  if (!(inputs.eventsTtlDays >= 0)) problems.push('eventsTtlDays must be at least 0');
+  if (!(inputs.tableMaxWriteCapacity >= inputs.tableMinWriteCapacity)) problems.push('tableMaxWriteCapacity must be at least tableMinWriteCapacity');
   if (problems.length > 0) throw new CliError(problems.join('; '));
 }
 
 function fmt(value: number): string {
   return value >= 100 ? Math.round(value).toLocaleString('en-US') : String(Math.round(value * 1000) / 1000);
+}
+
+// ---- The stack's cost knobs, read as the CDK reads them -------------------------------------
+
+/**
+ * The CDK context `cdk deploy` would see: cdk.json's "context" (in `cwd`, as the CDK CLI reads
+ * it; this repository's when there is none there) with `-c key=value` overrides on top.
+ */
+export function readCdkContext(overrides: readonly string[] = [], cwd = process.cwd()): Record<string, unknown> {
+  const local = join(cwd, 'cdk.json');
+  const file = existsSync(local) ? local : new URL('../../cdk.json', import.meta.url);
+  let context: Record<string, unknown>;
+  try {
+    context = (JSON.parse(readFileSync(file, 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
+  } catch (error) {
+    throw new CliError(`cannot read the context of ${String(file)}: ${(error as Error).message}`);
+  }
+  const result = { ...context };
+  for (const override of overrides) {
+    const at = override.indexOf('=');
+    if (at <= 0) throw new CliError(`-c takes key=value, got "${override}"`);
+    const key = override.slice(0, at);
+    if (!(CONFIG_KEYS as string[]).includes(key)) throw new CliError(`-c ${key}: not a context key of this app (README "Configuration": ${CONFIG_KEYS.join(', ')})`);
+    result[key] = override.slice(at + 1);
+  }
+  return result;
+}
+
+/** lib/config.ts's validation, with its problems as a CLI error. */
+export function configOf(context: Record<string, unknown>): PipelineConfig {
+  try {
+    return parseConfig(context);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message);
+    throw error;
+  }
+}
+
+/** The stack knobs of `config` over the traffic of `traffic` (rate, sizes, durations...). */
+export function costInputsFromConfig(config: PipelineConfig, traffic: CostInputs = DEFAULT_COST_INPUTS): CostInputs {
+  return {
+    ...traffic,
+    kinesisMode: config.streamMode === 'ON_DEMAND' ? 'on-demand' : 'provisioned',
+    minShards: config.shardCount,
+    streamBatchSize: config.streamBatchSize,
+    streamBatchingWindowSeconds: config.streamBatchingWindowSeconds,
+    tableCapacity: config.tableCapacity,
+    tableMinWriteCapacity: config.tableMinWriteCapacity,
+    tableMaxWriteCapacity: config.tableMaxWriteCapacity,
+    tableMinReadCapacity: config.tableMinReadCapacity,
+    tableMaxReadCapacity: config.tableMaxReadCapacity,
+    eventsTtlDays: config.eventsTtlDays,
+    byUserProjection: config.byUserProjection,
+  };
+}
+
+export interface CostScenario {
+  label: string;
+  /** Context keys set on top of the context read. */
+  context: Record<string, string | number>;
+}
+
+/** `pipeline cost --compare`: each knob alone, on top of the context read. */
+export const COST_KNOBS: CostScenario[] = [
+  { label: 'provisioned', context: { tableCapacity: 'provisioned' } },
+  { label: 'TTL 7 d', context: { eventsTtlDays: 7 } },
+  { label: 'KEYS_ONLY', context: { byUserProjection: 'KEYS_ONLY' } },
+  { label: 'INCLUDE', context: { byUserProjection: 'INCLUDE' } },
+  // A window only fills batches larger than what a second's poll brings: the two go together.
+  { label: 'window 5 s, batch 500', context: { streamBatchingWindowSeconds: 5, streamBatchSize: 500 } },
+];
+
+/** The cheapest configuration the README documents (with what it gives up). */
+export const CHEAPEST_DOCUMENTED: CostScenario = {
+  label: 'cheapest documented',
+  context: { tableCapacity: 'provisioned', eventsTtlDays: 7, byUserProjection: 'KEYS_ONLY', streamBatchingWindowSeconds: 5, streamBatchSize: 500 },
+};
+
+export interface CostComparison {
+  columns: Array<{ label: string; context: Record<string, string | number>; report: CostReport }>;
+}
+
+/** The context as read, each knob alone on top of it, and the cheapest documented configuration. */
+export function compareCosts(context: Record<string, unknown>, inputsOf: (config: PipelineConfig) => CostInputs): CostComparison {
+  const scenarios: CostScenario[] = [{ label: 'context', context: {} }, ...COST_KNOBS, CHEAPEST_DOCUMENTED];
+  return {
+    columns: scenarios.map((scenario) => ({
+      ...scenario,
+      report: estimateCost(inputsOf(configOf({ ...context, ...scenario.context }))),
+    })),
+  };
+}
+
+/** The comparison as a table: $ per million events per component, then the totals. */
+export function formatComparison(comparison: CostComparison): string {
+  const { columns } = comparison;
+  const components = [...new Set(columns.flatMap((column) => column.report.lines.map((line) => line.component)))];
+  const first = columns[0]!.report;
+  const cell = (value: number | undefined, digits: number) => (value === undefined ? '-' : value.toFixed(digits));
+  const rows: string[][] = components.map((component) => [
+    component,
+    ...columns.map((column) => cell(column.report.lines.find((line) => line.component === component)?.perMillionEvents, 4)),
+  ]);
+  rows.push(['total $/M events', ...columns.map((column) => cell(column.report.totalPerMillionEvents, 4))]);
+  rows.push(['total $/month', ...columns.map((column) => cell(cents(column.report.totalMonthly), 2))]);
+  const headers = ['$ per million events', ...columns.map((column) => column.label)];
+  // Right-align the figures under their headers.
+  for (let c = 1; c < headers.length; c++) {
+    const width = Math.max(headers[c]!.length, ...rows.map((row) => row[c]!.length));
+    headers[c] = headers[c]!.padStart(width);
+    for (const row of rows) row[c] = row[c]!.padStart(width);
+  }
+  const knobs = columns
+    .slice(1)
+    .map((column) => `  ${column.label}: ${Object.entries(column.context).map(([key, value]) => `-c ${key}=${value}`).join(' ')}`);
+  return [
+    `${first.inputs.eventsPerSecond} events/s (${Math.round(first.eventsPerMonth).toLocaleString('en-US')} a month), ${first.inputs.batchSize} per request, ` +
+      `${first.inputs.eventBytes} B each; "context" is cdk.json with the -c given, each other column one change to it:`,
+    ...knobs,
+    '',
+    table(headers, rows),
+    '',
+    `Prices: ${first.prices.region} list prices as of ${first.prices.asOf}, no free tier (lib/cli/prices.ts).`,
+  ].join('\n');
 }

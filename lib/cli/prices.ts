@@ -44,6 +44,12 @@ export const PRICES = {
     perMillionReadRequestUnits: 0.125,
     perGbMonth: 0.25,
   },
+  dynamoDbProvisioned: {
+    page: 'https://aws.amazon.com/dynamodb/pricing/provisioned/',
+    perWcuHour: 0.00065,
+    perRcuHour: 0.00013,
+    perGbMonth: 0.25,
+  },
   auroraServerlessV2: {
     page: 'https://aws.amazon.com/rds/aurora/pricing/',
     perAcuHour: 0.12,

@@ -2,7 +2,18 @@ import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createTrafficGenerator } from '../../lambdas/generator/traffic';
 import { DEFAULT_MAX_ATTEMPTS, runAggregates } from './aggregates';
-import { estimateCost, DEFAULT_COST_INPUTS, cents, type CostInputs, type CostReport } from './cost';
+import {
+  cents,
+  compareCosts,
+  configOf,
+  costInputsFromConfig,
+  DEFAULT_COST_INPUTS,
+  estimateCost,
+  formatComparison,
+  readCdkContext,
+  type CostInputs,
+  type CostReport,
+} from './cost';
 import { groupDeadLetters, listDeadLetters, parseFilter, peekQueue, queueDepth, type DeadLetterStats } from './dlq';
 import { CliError, explainError } from './errors';
 import { formatAge, formatMs, printJson, table } from './format';
@@ -421,6 +432,8 @@ export function buildProgram(): Command {
   program
     .command('cost')
     .description('monthly cost of a configuration at a given rate and batch size, per component and per million events')
+    .option('-c, --context <key=value>', 'CDK context, as cdk deploy takes it (repeatable); on top of cdk.json\'s "context"', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--compare', 'the context, each cost knob alone and the cheapest documented configuration, side by side')
     .option('--rate <eventsPerSecond>', 'average events per second', number('--rate', 0), DEFAULT_COST_INPUTS.eventsPerSecond)
     .option('--batch <n>', 'events per ingest request', integer('--batch', 1, 500), DEFAULT_COST_INPUTS.batchSize)
     .option('--event-bytes <n>', 'average event size as sent', integer('--event-bytes', 1), DEFAULT_COST_INPUTS.eventBytes)
@@ -431,37 +444,52 @@ export function buildProgram(): Command {
       number('--anonymous-share', 0, 1),
       DEFAULT_COST_INPUTS.anonymousShare,
     )
-    .addOption(new Option('--kinesis <mode>', 'Kinesis capacity mode').choices(['provisioned', 'on-demand']).default(DEFAULT_COST_INPUTS.kinesisMode))
-    .option('--shards <n>', 'provisioned: at least this many shards per stream', integer('--shards', 1), DEFAULT_COST_INPUTS.minShards)
-    .option('--stream-batch <n>', 'records per validator/loader invocation', integer('--stream-batch', 1, 10_000), DEFAULT_COST_INPUTS.streamBatchSize)
+    .addOption(new Option('--kinesis <mode>', 'Kinesis capacity mode (default: the context\'s streamMode)').choices(['provisioned', 'on-demand']))
+    .option('--shards <n>', 'provisioned: at least this many shards per stream (default: the context\'s shardCount)', integer('--shards', 1))
+    .option('--stream-batch <n>', 'records per validator/loader invocation at most (default: the context\'s streamBatchSize)', integer('--stream-batch', 1, 10_000))
     .option('--collector-ms <ms>', 'collector billed duration per request', number('--collector-ms', 1), DEFAULT_COST_INPUTS.collector.durationMs)
-    .option('--validator-ms <ms>', 'validator billed duration per batch', number('--validator-ms', 1), DEFAULT_COST_INPUTS.validator.durationMs)
-    .option('--loader-ms <ms>', 'loader billed duration per batch', number('--loader-ms', 1), DEFAULT_COST_INPUTS.loader.durationMs)
-    .option('--aggregate-keys <n>', 'aggregate items one loader batch updates', integer('--aggregate-keys', 0), DEFAULT_COST_INPUTS.aggregateKeysPerBatch)
+    .option('--validator-ms <ms>', 'validator billed duration per batch of up to 100', number('--validator-ms', 1), DEFAULT_COST_INPUTS.validator.durationMs)
+    .option('--loader-ms <ms>', 'loader billed duration per batch of up to 100', number('--loader-ms', 1), DEFAULT_COST_INPUTS.loader.durationMs)
+    .option('--aggregate-keys <n>', 'aggregate items the loader writes per 100 stored events', number('--aggregate-keys', 0), DEFAULT_COST_INPUTS.aggregateItemsPer100Events)
     .addOption(new Option('--sink <sink>', 'where events are stored').choices(['dynamodb', 'aurora']).default(DEFAULT_COST_INPUTS.sink))
     .option('--acu <n>', 'Aurora Serverless v2 average ACUs', number('--acu', 0), DEFAULT_COST_INPUTS.auroraAverageAcu)
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nNeeds no outputs file. Prices: lib/cli/prices.ts (us-east-1, list prices, no free tier).')
+    .addHelpText(
+      'after',
+      '\nNeeds no outputs file. The stack\'s knobs (streamMode, shardCount, tableCapacity and its bounds, eventsTtlDays,' +
+        '\nbyUserProjection, streamBatchingWindowSeconds, streamBatchSize) come from cdk.json\'s "context" and -c key=value,' +
+        '\nvalidated as cdk synth validates them. Prices: lib/cli/prices.ts (us-east-1, list prices, no free tier).',
+    )
     .action(
       action(async (options) => {
-        const inputs: CostInputs = {
-          ...DEFAULT_COST_INPUTS,
-          eventsPerSecond: options.rate,
-          batchSize: options.batch,
-          eventBytes: options.eventBytes,
-          invalidShare: options.invalidShare,
-          anonymousShare: options.anonymousShare,
-          kinesisMode: options.kinesis,
-          minShards: options.shards,
-          streamBatchSize: options.streamBatch,
-          collector: { ...DEFAULT_COST_INPUTS.collector, durationMs: options.collectorMs },
-          validator: { ...DEFAULT_COST_INPUTS.validator, durationMs: options.validatorMs },
-          loader: { ...DEFAULT_COST_INPUTS.loader, durationMs: options.loaderMs },
-          aggregateKeysPerBatch: options.aggregateKeys,
-          sink: options.sink,
-          auroraAverageAcu: options.acu,
+        const context = readCdkContext(options.context);
+        const inputsOf = (config: Parameters<typeof costInputsFromConfig>[0]): CostInputs => {
+          const fromContext = costInputsFromConfig(config);
+          return {
+            ...fromContext,
+            eventsPerSecond: options.rate,
+            batchSize: options.batch,
+            eventBytes: options.eventBytes,
+            invalidShare: options.invalidShare,
+            anonymousShare: options.anonymousShare,
+            kinesisMode: options.kinesis ?? fromContext.kinesisMode,
+            minShards: options.shards ?? fromContext.minShards,
+            streamBatchSize: options.streamBatch ?? fromContext.streamBatchSize,
+            collector: { ...DEFAULT_COST_INPUTS.collector, durationMs: options.collectorMs },
+            validator: { ...DEFAULT_COST_INPUTS.validator, durationMs: options.validatorMs },
+            loader: { ...DEFAULT_COST_INPUTS.loader, durationMs: options.loaderMs },
+            aggregateItemsPer100Events: options.aggregateKeys,
+            sink: options.sink,
+            auroraAverageAcu: options.acu,
+          };
         };
-        const report = estimateCost(inputs);
+        if (options.compare) {
+          const comparison = compareCosts(context, inputsOf);
+          if (options.json) printJson(comparison);
+          else console.log(formatComparison(comparison));
+          return;
+        }
+        const report = estimateCost(inputsOf(configOf(context)));
         if (options.json) printJson(report);
         else printCost(report);
       }),
@@ -605,8 +633,16 @@ function printCost(report: CostReport): void {
   console.log(
     `${i.eventsPerSecond} events/s (${Math.round(report.eventsPerMonth).toLocaleString('en-US')} a month), ${i.batchSize} per request, ` +
       `${i.eventBytes} B each, ${percent(i.invalidShare)} invalid, ${i.sink === 'dynamodb' ? `${percent(i.anonymousShare)} anonymous, ` : ''}` +
-      `Kinesis ${i.kinesisMode}, sink ${i.sink}\n`,
+      `Kinesis ${i.kinesisMode}, sink ${i.sink}`,
   );
+  if (i.sink === 'dynamodb') {
+    console.log(
+      `tables ${i.tableCapacity}${i.tableCapacity === 'provisioned' ? ` (WCU ${i.tableMinWriteCapacity}-${i.tableMaxWriteCapacity}, RCU ${i.tableMinReadCapacity}-${i.tableMaxReadCapacity})` : ''}, ` +
+        `events ${i.eventsTtlDays > 0 ? `kept ${i.eventsTtlDays} days (TTL)` : 'kept forever'}, ByUser ${i.byUserProjection}, ` +
+        `stream batches of up to ${i.streamBatchSize}, window ${i.streamBatchingWindowSeconds} s`,
+    );
+  }
+  console.log('');
   console.log(
     table(
       ['component', '$/month', '$/M events', 'basis'],

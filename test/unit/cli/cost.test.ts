@@ -1,13 +1,29 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { cents, DEFAULT_COST_INPUTS, estimateCost, type CostInputs } from '../../../lib/cli/cost';
+import {
+  CHEAPEST_DOCUMENTED,
+  cents,
+  compareCosts,
+  configOf,
+  COST_KNOBS,
+  costInputsFromConfig,
+  DEFAULT_COST_INPUTS,
+  estimateCost,
+  formatComparison,
+  readCdkContext,
+  type CostInputs,
+} from '../../../lib/cli/cost';
 import { PRICES } from '../../../lib/cli/prices';
 
 // A configuration worked out by hand from the price table (us-east-1):
 //   10 events/s, 10 events per request, 824-byte events (raw record 824 + 120 = 944 B,
 //   stored event 824 + 200 = 1,024 B = exactly 1 KB), 10% invalid, a quarter of the stored
 //   events without a user_id (so three quarters go to the ByUser index too), Kinesis provisioned with
-//   1 shard per stream, 100 records per validator/loader batch, 20 aggregate items per batch.
-//   Month = 730 h = 2,628,000 s.
+//   1 shard per stream, 100 records per validator/loader batch (a 20 s batching window fills
+//   them: 10 and 9 records/s x 20 s > 100), 20 aggregate items per 100 stored events, tables
+//   on-demand, no TTL, ByUser projecting ALL. Month = 730 h = 2,628,000 s.
 const HAND_CHECKED: CostInputs = {
   ...DEFAULT_COST_INPUTS,
   eventsPerSecond: 10,
@@ -18,11 +34,15 @@ const HAND_CHECKED: CostInputs = {
   kinesisMode: 'provisioned',
   minShards: 1,
   streamBatchSize: 100,
+  streamBatchingWindowSeconds: 20,
   collector: { memoryMb: 256, durationMs: 100 },
   validator: { memoryMb: 512, durationMs: 200 },
   loader: { memoryMb: 512, durationMs: 400 },
-  aggregateKeysPerBatch: 20,
+  aggregateItemsPer100Events: 20,
   sink: 'dynamodb',
+  tableCapacity: 'on-demand',
+  eventsTtlDays: 0,
+  byUserProjection: 'ALL',
 };
 
 describe('estimateCost', () => {
@@ -53,9 +73,10 @@ describe('estimateCost', () => {
     //           (4,730,400) = 28,382,400 WRU, written in transactions: x 2 = 56,764,800 WRU;
     //           ByUser index: 75% of 23,652,000 = 17,739,000 events with a user_id x 1 WRU
     //           = 17,739,000 WRU; 74,503,800 WRU x $0.625/M = 46.564875.
+    expect(monthly['DynamoDB on-demand']).toBe(46.56);
     //           Storage: table 23,652,000 x 1,024 B = 22.556305 GiB, index 17,739,000 x 1,024 B
-    //           = 16.917229 GiB; 39.473534 GiB x $0.25 = 9.868383 -> 56.433258
-    expect(monthly['DynamoDB on-demand']).toBe(56.43);
+    //           = 16.917229 GiB; 39.473534 GiB x $0.25 = 9.868383 (46.564875 + 9.868383 = 56.433258)
+    expect(monthly['DynamoDB storage']).toBe(9.87);
     // total 9.198 + 1.401604 + 0.402962 + 0.678027 + 22.599048 + 0.10512 + 56.433258 = 90.818019;
     // per million events 90.818019 / 26.28 = 3.455785
     expect(cents(report.totalMonthly)).toBe(90.82);
@@ -82,6 +103,7 @@ describe('estimateCost', () => {
       'Kinesis provisioned': 'https://aws.amazon.com/kinesis/data-streams/pricing/',
       'SQS (dead letters)': 'https://aws.amazon.com/sqs/pricing/',
       'DynamoDB on-demand': 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+      'DynamoDB storage': 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
     });
     expect(report.prices).toEqual({
       sources: [
@@ -119,10 +141,134 @@ describe('estimateCost', () => {
     expect(report.lines.some((l) => l.component.startsWith('DynamoDB'))).toBe(false);
   });
 
+  it('prices provisioned tables at the auto scaled level for the rate (70% utilization), hand-checked', () => {
+    const report = estimateCost({
+      ...HAND_CHECKED,
+      tableCapacity: 'provisioned',
+      tableMinWriteCapacity: 5,
+      tableMaxWriteCapacity: 1000,
+      tableMinReadCapacity: 5,
+      tableMaxReadCapacity: 500,
+    });
+    const line = report.lines.find((l) => l.component === 'DynamoDB provisioned')!;
+    // Write units as on-demand, per second of the 2,628,000 s month, over 0.7, rounded up:
+    //   Events 47,304,000 (transactional) / 2,628,000 = 18 /s -> 25.71 -> 26 WCU
+    //   Aggregates 9,460,800 (transactional) / 2,628,000 = 3.6 /s -> 5.14 -> 6 WCU
+    //   ByUser 17,739,000 / 2,628,000 = 6.75 /s -> 9.64 -> 10 WCU
+    //   42 WCU x 730 h x $0.00065 = 19.929; reads at the minimum: 3 x 5 RCU x 730 h x $0.00013
+    //   = 1.4235 -> 21.3525
+    expect(line.basis).toMatch(/^26 \+ 6 \+ 10 WCU .* 3 x 5 RCU/);
+    expect(line.priceSource).toBe('https://aws.amazon.com/dynamodb/pricing/provisioned/');
+    expect(line.monthly).toBeCloseTo(21.3525, 6);
+    expect(report.lines.some((l) => l.component === 'DynamoDB on-demand')).toBe(false);
+    // Storage does not depend on the capacity mode: 9.868383 as on-demand.
+    expect(cents(report.lines.find((l) => l.component === 'DynamoDB storage')!.monthly)).toBe(9.87);
+    // Below the need the capacity is capped at the max (and the writes would be throttled), above it
+    // raised to the min.
+    const capped = estimateCost({ ...HAND_CHECKED, tableCapacity: 'provisioned', tableMinWriteCapacity: 8, tableMaxWriteCapacity: 20 });
+    expect(capped.lines.find((l) => l.component === 'DynamoDB provisioned')!.basis).toMatch(/^20 \+ 8 \+ 10 WCU .*THROTTLED above tableMaxWriteCapacity 20: Events needs 26/);
+  });
+
+  it('prices TTL as N days of events kept (steady state), hand-checked', () => {
+    // 808-byte events: stored 808 + 200 + 16 (expires_at) = 1,024 B, still 1 WRU.
+    const withTtl: CostInputs = { ...HAND_CHECKED, eventBytes: 808, eventsTtlDays: 7 };
+    const report = estimateCost(withTtl);
+    const monthly = Object.fromEntries(report.lines.map((line) => [line.component, line.monthly]));
+    // Kept: 9 valid events/s x 7 days x 86,400 s = 5,443,200 events; table 5,443,200 x 1,024 B
+    // = 5.191040 GiB, index (75% with a user_id, ALL) 3.893280 GiB; 9.084320 GiB x $0.25 = 2.271080
+    expect(monthly['DynamoDB storage']).toBeCloseTo(2.27108, 5);
+    // TTL deletes are free: the writes are those without TTL (46.564875).
+    expect(monthly['DynamoDB on-demand']).toBeCloseTo(46.564875, 5);
+    // KEYS_ONLY: the index holds 94 B per event: 4,082,400 x 94 B = 0.357391 GiB;
+    // (5.191040 + 0.357391) x $0.25 = 1.387108. Its writes stay 1 WRU each (at least 1 per item).
+    const keysOnly = estimateCost({ ...withTtl, byUserProjection: 'KEYS_ONLY' });
+    expect(keysOnly.lines.find((l) => l.component === 'DynamoDB storage')!.monthly).toBeCloseTo(1.387108, 5);
+    expect(keysOnly.lines.find((l) => l.component === 'DynamoDB on-demand')!.monthly).toBeCloseTo(46.564875, 5);
+    // expires_at can push an item over a KB: 824 + 200 + 16 = 1,040 B costs 2 write units, in the
+    // table (2 x (23,652,000 x 2 + 4,730,400) = 104,068,800) and in an ALL index (17,739,000 x 2).
+    const over = estimateCost({ ...HAND_CHECKED, eventsTtlDays: 7 }).lines.find((l) => l.component === 'DynamoDB on-demand')!;
+    expect(over.basis).toMatch(/^104,068,800 table \(transactional\) \+ 35,478,000 ByUser index WRU/);
+  });
+
+  it('batches by the window: fewer, larger validator and loader invocations', () => {
+    const base = { ...HAND_CHECKED, eventsPerSecond: 100, streamBatchSize: 500 };
+    const invocations = (inputs: CostInputs, component: string) =>
+      Number(/^([\d,]+) invocations/.exec(estimateCost(inputs).lines.find((l) => l.component === component)!.basis)![1]!.replaceAll(',', ''));
+    // No window: one invocation per second per shard (100 records); 5 s: 500 records.
+    expect(invocations({ ...base, streamBatchingWindowSeconds: 0 }, 'Lambda validator')).toBe(2_628_000);
+    expect(invocations({ ...base, streamBatchingWindowSeconds: 5 }, 'Lambda validator')).toBe(525_600);
+    // The loader: 90 valid records/s x 5 s = 450 per invocation -> 236,520,000 / 450.
+    expect(invocations({ ...base, streamBatchingWindowSeconds: 5 }, 'Lambda loader')).toBe(525_600);
+  });
+
   it('refuses inputs that make no sense', () => {
     expect(() => estimateCost({ ...HAND_CHECKED, eventsPerSecond: 0 })).toThrow(/--rate/);
     expect(() => estimateCost({ ...HAND_CHECKED, batchSize: 501 })).toThrow(/--batch/);
     expect(() => estimateCost({ ...HAND_CHECKED, invalidShare: 1.5 })).toThrow(/--invalid-share/);
     expect(() => estimateCost({ ...HAND_CHECKED, anonymousShare: -0.1 })).toThrow(/--anonymous-share/);
   });
+});
+
+describe('the context: cdk.json and -c, validated as cdk synth does', () => {
+  const cdkJson = JSON.parse(readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8')).context as Record<string, unknown>;
+
+  it('reads cdk.json, with -c on top', () => {
+    expect(readCdkContext([])).toEqual(cdkJson);
+    const context = readCdkContext(['tableCapacity=provisioned', 'eventsTtlDays=7']);
+    expect(context).toMatchObject({ tableCapacity: 'provisioned', eventsTtlDays: '7' });
+    const inputs = costInputsFromConfig(configOf(context));
+    expect(inputs).toMatchObject({ tableCapacity: 'provisioned', eventsTtlDays: 7, byUserProjection: 'ALL', kinesisMode: 'provisioned', minShards: 1 });
+  });
+
+  it('the defaults of cdk.json price as DEFAULT_COST_INPUTS', () => {
+    expect(costInputsFromConfig(configOf(cdkJson))).toEqual(DEFAULT_COST_INPUTS);
+  });
+
+  it('refuses what synth would refuse, and keys the app does not have', () => {
+    expect(() => configOf(readCdkContext(['tableCapacity=reserved']))).toThrow(/tableCapacity: expected on-demand or provisioned/);
+    expect(() => readCdkContext(['tableCapacty=provisioned'])).toThrow(/-c tableCapacty: not a context key/);
+    expect(() => readCdkContext(['eventsTtlDays'])).toThrow(/-c takes key=value/);
+  });
+});
+
+describe('cost --compare', () => {
+  const context = readCdkContext([]);
+  const comparison = compareCosts(context, (config) => costInputsFromConfig(config));
+  const total = (label: string) => comparison.columns.find((c) => c.label === label)!.report.totalPerMillionEvents;
+
+  it('prices the context, each knob alone and the cheapest documented configuration', () => {
+    expect(comparison.columns.map((c) => c.label)).toEqual(['context', ...COST_KNOBS.map((k) => k.label), CHEAPEST_DOCUMENTED.label]);
+    expect(total('context')).toBeCloseTo(estimateCost(DEFAULT_COST_INPUTS).totalPerMillionEvents, 10);
+    expect(total('provisioned')).toBeLessThan(total('context'));
+    expect(total('TTL 7 d')).toBeLessThan(total('context'));
+    expect(total('KEYS_ONLY')).toBeLessThan(total('INCLUDE'));
+    expect(total('INCLUDE')).toBeLessThan(total('context'));
+    for (const knob of COST_KNOBS) expect(total(CHEAPEST_DOCUMENTED.label)).toBeLessThanOrEqual(total(knob.label));
+  });
+
+  it('prints one row per component and the totals, a column per configuration', () => {
+    const text = formatComparison(comparison);
+    const lines = text.split('\n');
+    const header = lines.find((line) => line.startsWith('$ per million events'))!;
+    expect(header.split(/\s{2,}/)).toEqual(['$ per million events', 'context', 'provisioned', 'TTL 7 d', 'KEYS_ONLY', 'INCLUDE', 'window 5 s, batch 500', 'cheapest documented']);
+    const row = (name: string) => lines.find((line) => line.startsWith(name))!.slice(name.length).trim().split(/\s+/);
+    expect(row('DynamoDB on-demand')).toHaveLength(7);
+    expect(row('DynamoDB provisioned')[0]).toBe('-');
+    expect(row('total $/M events').map(Number)).toEqual(comparison.columns.map((c) => Number(c.report.totalPerMillionEvents.toFixed(4))));
+    expect(text).toContain('cheapest documented: -c tableCapacity=provisioned -c eventsTtlDays=7');
+  });
+
+  it('runs as a command, reading -c like cdk deploy', async () => {
+    const run = promisify(execFile);
+    const root = new URL('../../../', import.meta.url).pathname;
+    const { stdout } = await run('npx', ['tsx', 'bin/pipeline.ts', 'cost', '--compare', '-c', 'eventsTtlDays=30'], { cwd: root });
+    expect(stdout).toMatch(/^\$ per million events +context +provisioned/m);
+    // The context column keeps 30 days; the TTL column sets 7.
+    const expected = compareCosts(readCdkContext(['eventsTtlDays=30']), (config) => costInputsFromConfig(config));
+    expect(stdout.trimEnd()).toBe(formatComparison(expected));
+    await expect(run('npx', ['tsx', 'bin/pipeline.ts', 'cost', '-c', 'streamBatchingWindowSeconds=301'], { cwd: root })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/streamBatchingWindowSeconds: expected an integer from 0 to 300/),
+    });
+  }, 60_000);
 });
