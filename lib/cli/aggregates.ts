@@ -13,6 +13,7 @@ import {
   type AggregateContribution,
   type AggregateSource,
 } from '../../lambdas/shared/aggregates';
+import { configOf, readCdkContext } from './cost';
 import { CliError } from './errors';
 import { printJson, table } from './format';
 import type { Target } from './outputs';
@@ -554,8 +555,28 @@ export async function runAggregates(
   mode: AggregatesMode,
   options: { from?: string; to?: string; maxAttempts?: number; json?: boolean; progress: boolean },
 ): Promise<void> {
-  const from = options.from !== undefined ? parseHourBound(options.from, '--from') : undefined;
+  let from = options.from !== undefined ? parseHourBound(options.from, '--from') : undefined;
   const to = options.to !== undefined ? parseHourBound(options.to, '--to') : undefined;
+  // eventsTtlDays (cdk.json): expired events leave the Events table, the aggregates keep counting
+  // them. Hours that may have lost events are left out, so that verify does not report them and
+  // rebuild does not "repair" the aggregates down to what is left.
+  const ttlDays = configOf(readCdkContext()).eventsTtlDays;
+  if (ttlDays > 0) {
+    const first = firstHourWithinTtl(new Date(), ttlDays);
+    if (to !== undefined && to < first) {
+      throw new CliError(
+        `every hour up to --to is older than eventsTtlDays (${ttlDays}, cdk.json): its events may have expired from the Events table, ` +
+          `while the aggregates keep counting them. Hours from ${hourOfPartitionKey(first)} can be compared.`,
+      );
+    }
+    if (from === undefined || from < first) {
+      from = first;
+      process.stderr.write(
+        `note: eventsTtlDays is ${ttlDays} (cdk.json): hours before ${hourOfPartitionKey(first)} are left out; their events may have ` +
+          'expired from the Events table while the aggregates keep counting them (they are not decremented).\n',
+      );
+    }
+  }
   const dynamo = DynamoDBDocumentClient.from(target.dynamodb(), { marshallOptions: { removeUndefinedValues: true } });
   const progress = createProgress({ label: 'scanning Events', total: 0, enabled: options.progress && Boolean(process.stderr.isTTY) });
   let report: AggregatesReport;
@@ -576,6 +597,16 @@ export async function runAggregates(
   quietOnClosedStdout();
   if (options.json) printJson(report);
   else printAggregates(report);
+}
+
+/**
+ * The first hour none of whose events can have expired: an event expires eventsTtlDays after its
+ * received_at, which is at most 5 minutes before its event_time (the validator's clock skew), so
+ * every event of an hour starting later than now - ttlDays + 5 min is still there. Rounded up with
+ * an hour to spare.
+ */
+export function firstHourWithinTtl(now: Date, ttlDays: number): string {
+  return hourPartitionKey(new Date(now.getTime() - ttlDays * 86_400_000 + 2 * HOUR_MS).toISOString());
 }
 
 /** `pipeline aggregates verify | head -1`: the reader left; stop quietly with the command's exit code. */
