@@ -220,9 +220,12 @@ describe('the pipeline on the local cloud', () => {
     expect(actual.some((item) => 'revenue' in item)).toBe(false);
   });
 
-  it('answers a burst above the usage plan with 429 and writes nothing for those requests', async () => {
+  it('holds a burst to the usage plan (burst 200, 100 requests/s): the rest get 429', async () => {
+    // The token bucket's own arithmetic is unit-tested (api-gateway.test.ts); here it is the real
+    // API: however fast this machine delivers the burst, no more requests pass than the plan allows.
+    const started = Date.now();
     const statuses = await Promise.all(
-      Array.from({ length: 400 }, () =>
+      Array.from({ length: 600 }, () =>
         fetch(`${outputs.IngestUrl}/events`, {
           method: 'POST',
           headers: { 'content-type': 'text/plain', 'x-api-key': cloud.apiKeyValue },
@@ -233,7 +236,13 @@ describe('the pipeline on the local cloud', () => {
         }),
       ),
     );
-    expect(statuses).toContain(429);
-    expect(new Set(statuses)).toEqual(new Set([415, 429]));
+    const seconds = (Date.now() - started) / 1000;
+    for (const status of statuses) expect([415, 429]).toContain(status);
+    const passed = statuses.filter((s) => s === 415).length;
+    // Tokens: the burst plus the refill while the requests arrived (the bucket may have refilled
+    // fully since the previous test).
+    expect(passed).toBeLessThanOrEqual(200 + Math.ceil(100 * seconds) + 5);
+    // Unless this machine delivered them slower than the plan refills, some were refused.
+    if (600 > 200 + 100 * seconds) expect(statuses).toContain(429);
   });
 });
