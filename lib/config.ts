@@ -93,6 +93,9 @@ const ConfigSchema = z.object({
   // Both Kinesis consumers (validator, loader): wait up to this long to fill a batch of streamBatchSize.
   streamBatchingWindowSeconds: numberFromContext(0, 300, { integer: true }),
   streamBatchSize: numberFromContext(1, 10_000, { integer: true }),
+  // Parts per aggregate item (lambdas/shared/aggregates.ts): more than one when many shards would
+  // contend for one item. Only ever raise it: readers merge whatever parts exist.
+  aggregateWriteShards: numberFromContext(1, 64, { integer: true }),
 });
 
 /** Cross-key rules: an auto scaling range must not be upside down. */

@@ -46,6 +46,7 @@ describe('config', () => {
         byUserProjection: 'KEYS_ONLY',
         streamBatchingWindowSeconds: '5',
         streamBatchSize: '500',
+        aggregateWriteShards: '8',
       },
     });
     expect(loadConfig(app.node)).toEqual({
@@ -71,6 +72,7 @@ describe('config', () => {
       byUserProjection: 'KEYS_ONLY',
       streamBatchingWindowSeconds: 5,
       streamBatchSize: 500,
+      aggregateWriteShards: 8,
     });
   });
 

@@ -149,6 +149,8 @@ describe('the other projections, and the defaults', () => {
     expect(events?.GlobalSecondaryIndexes?.[0]).not.toHaveProperty('ProvisionedThroughput');
     expect(Object.keys(defaults.findResources('AWS::ApplicationAutoScaling::ScalableTarget'))).toHaveLength(0);
     expect(resourceOf(defaults, 'AWS::Lambda::Function', 'Loader').resource.Properties?.Environment?.Variables?.EVENTS_TTL_DAYS).toBe('0');
+    // One part per aggregate item unless aggregateWriteShards says otherwise.
+    expect(resourceOf(defaults, 'AWS::Lambda::Function', 'Loader').resource.Properties?.Environment?.Variables?.AGGREGATE_WRITE_SHARDS).toBe('1');
     for (const mapping of Object.values(defaults.findResources('AWS::Lambda::EventSourceMapping') as Record<string, CfnResource>)) {
       if (mapping.Properties?.StartingPosition === undefined) continue; // the RedriveQueue (SQS) mapping
       expect(mapping.Properties).toMatchObject({ BatchSize: 100, MaximumBatchingWindowInSeconds: 0 });
