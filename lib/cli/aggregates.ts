@@ -594,7 +594,6 @@ export async function runAggregates(
     progress.stop();
   }
   process.exitCode = aggregatesExitCode(report);
-  quietOnClosedStdout();
   if (options.json) printJson(report);
   else printAggregates(report);
 }
@@ -607,14 +606,6 @@ export async function runAggregates(
  */
 export function firstHourWithinTtl(now: Date, ttlDays: number): string {
   return hourPartitionKey(new Date(now.getTime() - ttlDays * 86_400_000 + 2 * HOUR_MS).toISOString());
-}
-
-/** `pipeline aggregates verify | head -1`: the reader left; stop quietly with the command's exit code. */
-function quietOnClosedStdout(): void {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') process.exit(process.exitCode ?? 0);
-    throw error;
-  });
 }
 
 const SORT_KEY_WIDTH = 48;

@@ -7,6 +7,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { CliError } from './errors';
+import { formatAge, table } from './format';
+import { ABSENT, escapeControl, idText, safeJson, terminalText } from './terminal-text';
 
 /** A dead-letter message as read from the queue, body parsed when it is JSON. */
 export interface PeekedMessage {
@@ -179,7 +181,8 @@ export async function peekQueue(
 
 export interface Sample {
   message_id: string;
-  event_id?: string;
+  /** The record's event_id as it is: usually a string, but client data can hold anything. */
+  event_id?: unknown;
   age_seconds?: number;
   errors: Array<{ path: string; code: string; message: string }>;
 }
@@ -209,7 +212,7 @@ export function sampleOf(message: PeekedMessage, now: Date): Sample {
   const errors = Array.isArray(message.parsed?.errors) ? (message.parsed.errors as Sample['errors']) : [];
   return {
     message_id: message.messageId,
-    event_id: typeof record?.event_id === 'string' ? record.event_id : undefined,
+    event_id: eventIdOf(message),
     age_seconds: roundAge(ageSeconds(message, now)),
     errors,
   };
@@ -266,4 +269,109 @@ export function listDeadLetters(
     .sort((a, b) => (a.sentAt?.getTime() ?? 0) - (b.sentAt?.getTime() ?? 0))
     .slice(0, options.limit)
     .map((m) => ({ ...sampleOf(m, now), reason: m.reason, codes: m.codes, receive_count: m.receiveCount }));
+}
+
+/** The record's event_id as the dead letter holds it (any JSON value), undefined when it has none. */
+export function eventIdOf(message: Pick<PeekedMessage, 'parsed'>): unknown {
+  const record = message.parsed?.record;
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return undefined;
+  return Object.hasOwn(record, 'event_id') ? (record as Record<string, unknown>).event_id : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Human output. Every value in a dead letter is client data (or may be): escaped so it cannot
+// drive the terminal, and cut to a column width so one long value cannot widen every row.
+// --json prints the data exactly (format.ts printJson).
+
+export const DLQ_COLUMN_WIDTHS = { messageId: 40, reason: 32, codes: 40, eventId: 40, firstError: 60, sample: 80, breakdown: 80 };
+
+const codesText = (codes: readonly string[], max: number) => (codes.length > 0 ? terminalText(codes.join(','), max) : ABSENT);
+
+/** `dlq list`: one row per dead letter, every column bounded. */
+export function formatDeadLetterList(rows: readonly ListedDeadLetter[]): string {
+  if (rows.length === 0) return 'No dead letters.';
+  const w = DLQ_COLUMN_WIDTHS;
+  return `${table(
+    ['message id', 'age', 'reason', 'codes', 'event_id', 'first error'],
+    rows.map((r) => [
+      terminalText(r.message_id, w.messageId),
+      formatAge(r.age_seconds),
+      terminalText(r.reason, w.reason),
+      codesText(r.codes, w.codes),
+      idText(r.event_id, w.eventId),
+      firstErrorText(r.errors, w.firstError),
+    ]),
+  )}\n\n${rows.length} message(s).`;
+}
+
+function firstErrorText(errors: unknown, max: number): string {
+  const first = Array.isArray(errors) ? (errors[0] as { message?: unknown } | undefined) : undefined;
+  if (first === undefined || first === null) return ABSENT;
+  return terminalText(typeof first.message === 'string' ? first.message : safeJson(first), max);
+}
+
+/** `dlq stats`: totals, then by reason and by error code with a sample each. */
+export function formatDeadLetterStats(stats: DeadLetterStats): string {
+  if (stats.total === 0) return 'The DeadLetterQueue is empty.';
+  const w = DLQ_COLUMN_WIDTHS;
+  const breakdown = (counts: Record<string, number>) =>
+    terminalText(
+      Object.entries(counts)
+        .sort((a, b) => b[1] - a[1])
+        .map(([code, n]) => `${code} ${n}`)
+        .join(', '),
+      w.breakdown,
+    );
+  const sample = (group: DeadLetterGroup): string => {
+    const first = group.samples[0];
+    if (!first) return ABSENT;
+    const errors = Array.isArray(first.errors) ? first.errors : [];
+    const error = errors.find((e) => e?.code === group.key)?.message;
+    const id = first.event_id !== undefined ? idText(first.event_id, w.eventId) : terminalText(first.message_id, w.messageId);
+    return terminalText(`${id}: ${typeof error === 'string' ? escapeControl(error) : ''}`, w.sample);
+  };
+  return [
+    `${stats.total} dead letter(s), oldest ${formatAge(stats.oldest_age_seconds)}`,
+    '',
+    table(
+      ['reason', 'count', 'oldest', 'error codes'],
+      stats.by_reason.map((g) => [terminalText(g.key, w.reason), g.count, formatAge(g.oldest_age_seconds), breakdown(g.breakdown)]),
+    ),
+    '',
+    table(
+      ['error code', 'count', 'oldest', 'sample'],
+      stats.by_code.map((g) => [terminalText(g.key, w.reason), g.count, formatAge(g.oldest_age_seconds), sample(g)]),
+    ),
+  ].join('\n');
+}
+
+/** What `dlq show` shows of one message (its --json output). */
+export interface ShownDeadLetter {
+  message_id: string;
+  sent_at?: string;
+  receive_count?: number;
+  attributes: Record<string, string | undefined>;
+  body: unknown;
+}
+
+export function shownDeadLetter(message: PeekedMessage): ShownDeadLetter {
+  return {
+    message_id: message.messageId,
+    sent_at: message.sentAt?.toISOString(),
+    receive_count: message.receiveCount,
+    attributes: Object.fromEntries(Object.entries(message.attributes).map(([k, v]) => [k, v.StringValue])),
+    body: message.parsed ?? message.body,
+  };
+}
+
+/** `dlq show`: the message in full (nothing cut), every control character escaped. */
+export function formatDeadLetter(shown: ShownDeadLetter): string {
+  const attributes = Object.entries(shown.attributes)
+    .map(([k, v]) => `${escapeControl(k)}=${v === undefined ? ABSENT : escapeControl(v)}`)
+    .join(' ');
+  return [
+    `message ${escapeControl(shown.message_id)}, sent ${shown.sent_at ?? '?'}, received ${shown.receive_count ?? '?'} time(s)`,
+    `attributes: ${attributes}`,
+    safeJson(shown.body, 2),
+  ].join('\n');
 }

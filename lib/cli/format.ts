@@ -1,5 +1,7 @@
 /** Plain-text tables and numbers for the commands' human output. */
 
+import { safeJson } from './terminal-text';
+
 export function table(headers: string[], rows: Array<Array<string | number>>): string {
   const cells = [headers, ...rows.map((row) => row.map(String))];
   const widths = headers.map((_, column) => Math.max(...cells.map((row) => (row[column] ?? '').length)));
@@ -36,6 +38,7 @@ export function percentile(values: readonly number[], p: number): number | undef
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
 }
 
+/** --json: the data exactly, with what a terminal would act on escaped as JSON escapes (safeJson). */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${safeJson(value, 2)}\n`);
 }

@@ -14,12 +14,22 @@ import {
   type CostInputs,
   type CostReport,
 } from './cost';
-import { groupDeadLetters, listDeadLetters, parseFilter, peekQueue, queueDepth, type DeadLetterStats } from './dlq';
+import {
+  formatDeadLetter,
+  formatDeadLetterList,
+  formatDeadLetterStats,
+  groupDeadLetters,
+  listDeadLetters,
+  parseFilter,
+  peekQueue,
+  queueDepth,
+  shownDeadLetter,
+} from './dlq';
 import { CliError, explainError } from './errors';
 import { formatAge, formatMs, printJson, table } from './format';
 import { DEFAULT_OUTPUTS_FILE, openTarget, type Target, type TargetOptions } from './outputs';
 import { createProgress } from './progress';
-import { redrive, type RedriveSummary } from './redrive';
+import { formatRedrive, redrive, type RedriveSummary } from './redrive';
 import {
   expectedRecordsOfFailureRecord,
   parseDate,
@@ -34,9 +44,9 @@ import {
   cloudWatchSignals,
   DEFAULT_THRESHOLDS,
   evaluateStatus,
+  formatStatus,
   localSignals,
   STATUS_EXIT_CODES,
-  type StatusReport,
 } from './status';
 
 interface GlobalOptions extends TargetOptions {
@@ -80,6 +90,23 @@ function action<A extends unknown[]>(run: (...args: A) => Promise<void>) {
       throw explainError(error, currentTarget?.endpointLabel);
     }
   };
+}
+
+/**
+ * `pipeline ... | head -1`: when the reader of stdout (or stderr) goes away, end quietly with the
+ * command's exit code (0 unless it had already set one) instead of an EPIPE stack trace. Installed
+ * once, by bin/pipeline.ts, for every command.
+ */
+export function quietOnClosedOutput(streams: NodeJS.WriteStream[] = [process.stdout, process.stderr]): void {
+  for (const stream of streams) {
+    if (stream.listeners('error').includes(onClosedOutput)) continue;
+    stream.on('error', onClosedOutput);
+  }
+}
+
+function onClosedOutput(error: NodeJS.ErrnoException): void {
+  if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') process.exit(process.exitCode ?? 0);
+  throw error;
 }
 
 export function buildProgram(): Command {
@@ -169,7 +196,7 @@ export function buildProgram(): Command {
         const messages = await peek(t, command);
         const stats = groupDeadLetters(messages, new Date(), options.samples);
         if (options.json) printJson(stats);
-        else printStats(stats);
+        else console.log(formatDeadLetterStats(stats));
       }),
     );
 
@@ -185,28 +212,8 @@ export function buildProgram(): Command {
         const t = await target(command);
         const now = new Date();
         const rows = listDeadLetters(await peek(t, command), now, { filter, limit: options.limit });
-        if (options.json) {
-          printJson(rows);
-          return;
-        }
-        if (rows.length === 0) {
-          console.log('No dead letters.');
-          return;
-        }
-        console.log(
-          table(
-            ['message id', 'age', 'reason', 'codes', 'event_id', 'first error'],
-            rows.map((r) => [
-              r.message_id,
-              formatAge(r.age_seconds),
-              r.reason,
-              r.codes.join(',') || '-',
-              r.event_id ?? '-',
-              r.errors[0] ? r.errors[0].message.slice(0, 60) : '-',
-            ]),
-          ),
-        );
-        console.log(`\n${rows.length} message(s).`);
+        if (options.json) printJson(rows);
+        else console.log(formatDeadLetterList(rows));
       }),
     );
 
@@ -225,19 +232,9 @@ export function buildProgram(): Command {
         if (!message) {
           throw new CliError(messageId ? `no message ${messageId} in the DeadLetterQueue` : 'the DeadLetterQueue is empty');
         }
-        const shown = {
-          message_id: message.messageId,
-          sent_at: message.sentAt?.toISOString(),
-          receive_count: message.receiveCount,
-          attributes: Object.fromEntries(Object.entries(message.attributes).map(([k, v]) => [k, v.StringValue])),
-          body: message.parsed ?? message.body,
-        };
+        const shown = shownDeadLetter(message);
         if (options.json) printJson(shown);
-        else {
-          console.log(`message ${shown.message_id}, sent ${shown.sent_at ?? '?'}, received ${shown.receive_count ?? '?'} time(s)`);
-          console.log(`attributes: ${Object.entries(shown.attributes).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-          console.log(JSON.stringify(shown.body, null, 2));
-        }
+        else console.log(formatDeadLetter(shown));
       }),
     );
 
@@ -277,7 +274,7 @@ export function buildProgram(): Command {
           progress.stop();
         }
         if (options.json) printJson(summary);
-        else printRedrive(summary);
+        else console.log(formatRedrive(summary));
         if (summary.failed > 0 || summary.notDeleted > 0) process.exitCode = 1;
       }),
     );
@@ -424,7 +421,7 @@ export function buildProgram(): Command {
         const signals = t.isLocal ? await localSignals(t, now) : await cloudWatchSignals(t, thresholds, now);
         const report = evaluateStatus(signals, thresholds, now);
         if (options.json) printJson(report);
-        else printStatus(report);
+        else console.log(formatStatus(report));
         process.exitCode = STATUS_EXIT_CODES[report.status];
       }),
     );
@@ -543,48 +540,6 @@ function printSendSummary(s: SendSummary, generatedInvalid?: number): void {
   if (s.failed > 0) console.log(`NOT WRITTEN: ${s.failed} event(s) still to be retried after every attempt. Send them again.`);
 }
 
-function printStats(stats: DeadLetterStats): void {
-  if (stats.total === 0) {
-    console.log('The DeadLetterQueue is empty.');
-    return;
-  }
-  console.log(`${stats.total} dead letter(s), oldest ${formatAge(stats.oldest_age_seconds)}\n`);
-  console.log(
-    table(
-      ['reason', 'count', 'oldest', 'error codes'],
-      stats.by_reason.map((g) => [g.key, g.count, formatAge(g.oldest_age_seconds), Object.entries(g.breakdown).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ')]),
-    ),
-  );
-  console.log('');
-  console.log(
-    table(
-      ['error code', 'count', 'oldest', 'sample'],
-      stats.by_code.map((g) => [
-        g.key,
-        g.count,
-        formatAge(g.oldest_age_seconds),
-        g.samples[0] ? `${g.samples[0].event_id ?? g.samples[0].message_id}: ${g.samples[0].errors.find((e) => e.code === g.key)?.message ?? ''}`.slice(0, 80) : '-',
-      ]),
-    ),
-  );
-}
-
-function printRedrive(s: RedriveSummary): void {
-  if (s.path === 'dry-run') {
-    console.log(`Dry run: ${s.wouldMove?.length ?? 0} message(s) would move to the RedriveQueue, ${s.skipped} would stay.`);
-    for (const m of s.wouldMove ?? []) console.log(`  ${m.message_id}  ${m.reason}  ${m.codes.join(',') || '-'}  ${m.event_id ?? '-'}`);
-    return;
-  }
-  console.log(
-    s.path === 'move-task'
-      ? `Path: StartMessageMoveTask (task ${s.moveTask?.taskHandle ?? '?'}, ${s.moveTask?.status ?? '?'})`
-      : `Path: receive -> send -> delete (${s.pathReason})`,
-  );
-  console.log(`moved ${s.moved}, looked at and not moved ${s.skipped}, failed ${s.failed}, in both queues ${s.notDeleted}`);
-  const reasons = Object.entries(s.byReason);
-  if (reasons.length > 0) console.log(`moved by reason: ${reasons.map(([r, n]) => `${r} ${n}`).join(', ')}`);
-}
-
 function printReplay(s: ReplaySummary): void {
   if (s.ranges.length > 0) {
     console.log(
@@ -620,12 +575,6 @@ function printReplay(s: ReplaySummary): void {
         (r.message_id !== undefined ? `; its StreamFailureQueue message ${r.message_id} stays in the queue` : ''),
     );
   }
-}
-
-function printStatus(report: StatusReport): void {
-  console.log(`${report.status}  (${report.signals.source})`);
-  const marks = { no_data: '!', degraded: '!', warn: '~', info: ' ' } as const;
-  for (const reason of report.reasons) console.log(` ${marks[reason.severity]} ${reason.message}`);
 }
 
 function printCost(report: CostReport): void {

@@ -8,7 +8,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { deliverInChunks, type RetryPolicy } from '../../lambdas/shared/retry';
 import { CliError } from './errors';
-import { matchesFilter, queueDepth, receiveAll, releaseMessages, type MessageFilter, type PeekedMessage } from './dlq';
+import { DLQ_COLUMN_WIDTHS, eventIdOf, matchesFilter, queueDepth, receiveAll, releaseMessages, type MessageFilter, type PeekedMessage } from './dlq';
+import { ABSENT, escapeControl, idText, terminalText } from './terminal-text';
 import type { Progress } from './progress';
 
 export interface RedriveOptions {
@@ -37,7 +38,7 @@ export interface RedriveSummary {
   failed: number;
   byReason: Record<string, number>;
   /** In a dry run: what would move. */
-  wouldMove?: Array<{ message_id: string; reason: string; codes: string[]; event_id?: string }>;
+  wouldMove?: Array<{ message_id: string; reason: string; codes: string[]; event_id?: unknown }>;
   moveTask?: { taskHandle?: string; status?: string; moved?: number };
 }
 
@@ -265,7 +266,26 @@ function attributesSize(attributes: Record<string, MessageAttributeValue>): numb
   return size;
 }
 
-function eventIdOf(message: PeekedMessage): string | undefined {
-  const record = message.parsed?.record as Record<string, unknown> | undefined;
-  return typeof record?.event_id === 'string' ? record.event_id : undefined;
+/** The human output; every value from a dead letter escaped and cut to its column width (dlq.ts). */
+export function formatRedrive(s: RedriveSummary): string {
+  const w = DLQ_COLUMN_WIDTHS;
+  if (s.path === 'dry-run') {
+    return [
+      `Dry run: ${s.wouldMove?.length ?? 0} message(s) would move to the RedriveQueue, ${s.skipped} would stay.`,
+      ...(s.wouldMove ?? []).map(
+        (m) =>
+          `  ${terminalText(m.message_id, w.messageId)}  ${terminalText(m.reason, w.reason)}  ` +
+          `${m.codes.length > 0 ? terminalText(m.codes.join(','), w.codes) : ABSENT}  ${idText(m.event_id, w.eventId)}`,
+      ),
+    ].join('\n');
+  }
+  const lines = [
+    s.path === 'move-task'
+      ? `Path: StartMessageMoveTask (task ${escapeControl(s.moveTask?.taskHandle ?? '?')}, ${escapeControl(s.moveTask?.status ?? '?')})`
+      : `Path: receive -> send -> delete (${s.pathReason})`,
+    `moved ${s.moved}, looked at and not moved ${s.skipped}, failed ${s.failed}, in both queues ${s.notDeleted}`,
+  ];
+  const reasons = Object.entries(s.byReason);
+  if (reasons.length > 0) lines.push(`moved by reason: ${reasons.map(([r, n]) => `${terminalText(r, w.reason)} ${n}`).join(', ')}`);
+  return lines.join('\n');
 }

@@ -4,6 +4,7 @@ import { CliError, explainError } from './errors';
 import { formatAge } from './format';
 import { ageSeconds, peekQueue, queueDepth } from './dlq';
 import type { Target } from './outputs';
+import { escapeControl } from './terminal-text';
 
 export type Health = 'HEALTHY' | 'DEGRADED' | 'NO_DATA';
 
@@ -330,4 +331,14 @@ export async function cloudWatchSignals(target: Target, thresholds: Thresholds, 
     iteratorAgeSeconds: iteratorAges.length > 0 ? Math.max(...iteratorAges) / 1000 : undefined,
     ...(stored ? { lastStoredAt: stored.at, lastStoredBasis: 'newest minute with EventsStored > 0 in CloudWatch' } : {}),
   };
+}
+
+const MARKS: Record<Reason['severity'], string> = { no_data: '!', degraded: '!', warn: '~', info: ' ' };
+
+/** The human output: the verdict, then one line per reason (escaped: they may quote stored values). */
+export function formatStatus(report: StatusReport): string {
+  return [
+    `${report.status}  (${report.signals.source})`,
+    ...report.reasons.map((reason) => ` ${MARKS[reason.severity]} ${escapeControl(reason.message)}`),
+  ].join('\n');
 }
