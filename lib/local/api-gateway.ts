@@ -16,6 +16,8 @@ export interface ApiGatewayOptions {
   region: string;
   accountId: string;
   log?: (line: string) => void;
+  /** A request body that sends nothing for this long is answered 408 and its connection closed (tests shorten it). */
+  bodyTimeoutMs?: number;
 }
 
 export interface LocalApiGateway {
@@ -32,6 +34,21 @@ export interface LocalApiGateway {
  */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_INTEGRATION_TIMEOUT_MS = 29_000;
+
+/**
+ * The same quota table: "Total combined size of request line and header values" 10240 bytes for a
+ * REST API (not adjustable). AWS documents the limit but not the answer; clients report the
+ * message "HTTP header is larger than 10240 bytes." (e.g. https://ntsblog.homedev.com.au/index.php/2021/03/09/aws-api-gateway-http-header-is-larger-than-10240-bytes/),
+ * sent here with 431 Request Header Fields Too Large and API Gateway's JSON error shape.
+ */
+export const MAX_REQUEST_LINE_AND_HEADER_BYTES = 10_240;
+
+/**
+ * A body that stalls: API Gateway documents no client idle timeout for REST APIs; 30 s (just over
+ * the 29 s integration timeout) without a byte ends it with 408 Request Timeout and closes the
+ * connection, so a stalled client cannot hold a connection for ever.
+ */
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 
 type Integration =
   | { type: 'AWS_PROXY'; functionArn: string; timeoutMs: number }
@@ -119,6 +136,8 @@ export function createApiGateway(opts: ApiGatewayOptions): LocalApiGateway {
     return true;
   }
 
+  const bodyTimeoutMs = opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> {
     const url = new URL(req.url ?? '/', 'http://local');
     const [, stageName = '', ...rest] = url.pathname.split('/');
@@ -126,10 +145,15 @@ export function createApiGateway(opts: ApiGatewayOptions): LocalApiGateway {
     if (!api) return false;
     const stage = api.stages.find((candidate) => candidate.stageName === stageName)!;
     const requestId = randomUUID();
-    const resourcePathOfRequest = normalisePath(`/${rest.join('/')}`);
+    if (requestLineAndHeaderBytes(req) > MAX_REQUEST_LINE_AND_HEADER_BYTES) {
+      return reply(res, 431, { message: `HTTP header is larger than ${MAX_REQUEST_LINE_AND_HEADER_BYTES} bytes.` }, requestId, undefined, req, true);
+    }
+    // The path as sent (event.path keeps a trailing slash), and the resource path it names.
+    const requestPath = rest.length === 0 ? '/' : `/${rest.join('/')}`;
+    const resourcePathOfRequest = resourcePathOf(url.pathname, stageName, requestPath);
     const method = (req.method ?? 'GET').toUpperCase();
-    const match = matchRoute(api.routes, resourcePathOfRequest, method);
-    if (!match) {
+    const match = resourcePathOfRequest === undefined ? undefined : matchRoute(api.routes, resourcePathOfRequest, method);
+    if (!match || resourcePathOfRequest === undefined) {
       return reply(res, 403, { message: 'Missing Authentication Token' }, requestId, 'MissingAuthenticationTokenException', req);
     }
     const { route, pathParameters } = match;
@@ -162,9 +186,13 @@ export function createApiGateway(opts: ApiGatewayOptions): LocalApiGateway {
 
     let body: Buffer;
     try {
-      body = await readBody(req);
+      body = await readBody(req, bodyTimeoutMs);
     } catch (error) {
       if (error instanceof BodyTooLarge) return reply(res, 413, { message: 'Request Too Long' }, requestId, 'RequestTooLongException', req);
+      if (error instanceof BodyTimeout) {
+        opts.log?.(`[api ${api.logicalId}] ${method} ${url.pathname} -> 408: no body bytes for ${bodyTimeoutMs} ms`);
+        return reply(res, 408, { message: 'Request Timeout' }, requestId, undefined, undefined, true);
+      }
       throw error;
     }
 
@@ -183,7 +211,7 @@ export function createApiGateway(opts: ApiGatewayOptions): LocalApiGateway {
       stage,
       route,
       pathParameters,
-      path: resourcePathOfRequest,
+      path: requestPath,
       body,
       requestId,
       accountId: opts.accountId,
@@ -385,8 +413,26 @@ function throttleOf(value: unknown): Throttle | undefined {
 // ---------------------------------------------------------------------------------------------
 // Serving
 
-function normalisePath(path: string): string {
-  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+/**
+ * The resource path a request names, or undefined when it names none (403 Missing Authentication
+ * Token, as for any path without a resource). As REST APIs do: one trailing slash is ignored
+ * (`/v1/events/` is `/events`; reported at https://github.com/aws-powertools/powertools-lambda-python/issues/1552
+ * and https://github.com/aws/chalice/issues/65), empty segments are not collapsed (`/v1//events` has
+ * an empty segment, which no resource's path part can be), and the stage itself needs its slash
+ * (`/v1` names nothing, `/v1/` is the root resource: https://github.com/stackery/php-lambda-layer/issues/31).
+ */
+function resourcePathOf(pathname: string, stageName: string, requestPath: string): string | undefined {
+  if (pathname === `/${stageName}`) return undefined;
+  const path = requestPath.length > 1 && requestPath.endsWith('/') ? requestPath.slice(0, -1) : requestPath;
+  if (path !== '/' && path.slice(1).split('/').some((segment) => segment === '')) return undefined;
+  return path;
+}
+
+/** Request line (`POST /v1/events HTTP/1.1`) plus every header value, in bytes, as the quota counts them. */
+function requestLineAndHeaderBytes(req: http.IncomingMessage): number {
+  let bytes = Buffer.byteLength(`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/${req.httpVersion}`);
+  for (let index = 1; index < req.rawHeaders.length; index += 2) bytes += Buffer.byteLength(req.rawHeaders[index]!);
+  return bytes;
 }
 
 /** The most specific route: literal segments beat `{param}`, which beats `{proxy+}`; ANY is the fallback method. */
@@ -448,24 +494,52 @@ function safeDecode(value: string): string {
 }
 
 class BodyTooLarge extends Error {}
+class BodyTimeout extends Error {}
 
-async function readBody(req: http.IncomingMessage): Promise<Buffer> {
+/** The whole body, or BodyTooLarge past 10 MB, or BodyTimeout when no byte came for `idleMs`. */
+function readBody(req: http.IncomingMessage, idleMs: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > MAX_BODY_BYTES) {
     req.resume();
-    throw new BodyTooLarge();
+    return Promise.reject(new BodyTooLarge());
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) {
-      req.resume();
-      throw new BodyTooLarge();
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (error?: Error) => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      if (error) reject(error);
+      else resolve(Buffer.concat(chunks));
+    };
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        req.pause();
+        settle(new BodyTimeout());
+      }, idleMs);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.resume();
+        settle(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+      arm();
+    };
+    const onEnd = () => settle();
+    const onError = (error: Error) => settle(error);
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    arm();
+  });
 }
 
 function headerOf(req: http.IncomingMessage, name: string): string | undefined {
@@ -629,13 +703,15 @@ function reply(
   requestId: string,
   errorType?: string,
   req?: http.IncomingMessage,
+  close = false,
 ): true {
-  // The request body is not needed: drain it so the connection can be reused.
+  // The request body is not needed: drain it so the connection can be reused (or close it).
   req?.resume();
   res.writeHead(statusCode, {
     'Content-Type': 'application/json',
     'x-amzn-RequestId': requestId,
     ...(errorType ? { 'x-amzn-ErrorType': errorType } : {}),
+    ...(close ? { Connection: 'close' } : {}),
   });
   res.end(JSON.stringify(body));
   return true;

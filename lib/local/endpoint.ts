@@ -33,6 +33,12 @@ export interface AwsEndpointOptions {
   host?: string;
   /** The local cloud's fault set; one is created (empty) when absent. */
   faults?: FaultController;
+  /**
+   * Longest time to receive a whole request (headers and body) before it is answered 408 and the
+   * connection closed; default 300 s (Node's). The API stage answers a stalled body sooner
+   * (api-gateway.ts, 30 s without a byte). Answers being waited for (long polls) do not count.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface AwsEndpoint {
@@ -327,16 +333,44 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     sendJson(res, 404, { message: `No local service or API serves ${req.method} ${requestUrl.pathname}` });
   };
 
-  const server = http.createServer((req, res) => {
+  // Node refuses headers over 16 KB by default; the API stage's own limit is 10 KB (request line
+  // and header values, answered as API Gateway does in api-gateway.ts), so the endpoint reads up to
+  // 64 KB of headers and only beyond that answers 431 itself (clientError below).
+  const requestTimeout = options.requestTimeoutMs ?? 300_000;
+  // How often Node looks for requests past their timeout (30 s by default, longer than a short one).
+  const connectionsCheckingInterval = Math.min(30_000, Math.max(50, Math.floor(requestTimeout / 4)));
+  const server = http.createServer({ maxHeaderSize: 64 * 1024, connectionsCheckingInterval }, (req, res) => {
     route(req, res).catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
       if (!res.headersSent) sendJson(res, 500, { __type: 'InternalFailure', message });
       else res.destroy();
     });
   });
-  // Lambda-style long polls and keep-alive SDK clients: no server-side request timeout.
-  server.requestTimeout = 0;
+  // Receiving a request is bounded (a client that stalls mid-request is answered 408 and cut off);
+  // waiting for an answer is not (SQS long polls, Lambda-style waits), nor is an idle keep-alive
+  // connection beyond keepAliveTimeout. headersTimeout (60 s) must not exceed requestTimeout.
+  server.requestTimeout = requestTimeout;
+  server.headersTimeout = Math.min(60_000, server.requestTimeout);
   server.keepAliveTimeout = 5_000;
+  // What Node refuses before a request reaches the router (headers over its 16 KB, a request that
+  // took too long, a malformed one): a JSON body, as every answer of the endpoint, not an empty one.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, message] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'Request Header Fields Too Large']
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout', 'Request Timeout']
+          : [400, 'Bad Request', 'Bad Request'];
+    const body = JSON.stringify({ message });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
 
   try {
     await new Promise<void>((resolve, reject) => {
