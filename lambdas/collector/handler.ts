@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { kinesisClient } from '../shared/aws';
 import { getStringFromEnv } from '../shared/env';
-import { logger, metrics, tracer } from '../shared/powertools';
+import { logger, metrics } from '../shared/powertools';
 import { errorResponse } from './http';
 import { ingest, type CollectorDeps } from './ingest';
 import { streamWriter } from '../shared/delivery';
@@ -42,6 +41,5 @@ export async function collect(event: APIGatewayProxyEvent): Promise<APIGatewayPr
 }
 
 export const handler = middy(collect)
-  .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics, { captureColdStartMetric: true }));

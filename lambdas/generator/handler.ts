@@ -1,12 +1,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { secretsClient } from '../shared/aws';
 import { getNumberFromEnv, getStringFromEnv } from '../shared/env';
-import { logger, metrics, tracer } from '../shared/powertools';
+import { logger, metrics } from '../shared/powertools';
 import { apiKeyFromSecret } from './api-key';
 import { runGenerator, type GeneratorConfig } from './run';
 
@@ -31,6 +30,5 @@ export async function generate(_event: ScheduledEvent): Promise<void> {
 }
 
 export const handler = middy(generate)
-  .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics, { captureColdStartMetric: true }));

@@ -1,12 +1,12 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { documentClient, sqsClient } from '../shared/aws';
+import { sqsClient } from '../shared/aws';
+import { documentClient } from '../shared/aws-dynamodb';
 import { getNumberFromEnv, getStringFromEnv } from '../shared/env';
-import { logger, metrics, tracer } from '../shared/powertools';
+import { logger, metrics } from '../shared/powertools';
 import { loadRecords, type LoaderDeps } from './load';
 import { DynamoDbEventStore } from './store';
 
@@ -29,6 +29,5 @@ export async function load(event: KinesisStreamEvent): Promise<KinesisStreamBatc
 }
 
 export const handler = middy(load)
-  .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics, { captureColdStartMetric: true }));

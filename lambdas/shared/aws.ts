@@ -1,5 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -9,10 +7,12 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 // The SDK reads AWS_ENDPOINT_URL itself, so LocalStack and the local cloud need no code path.
 // Kinesis defaults to HTTP/2, which plain-HTTP emulators do not speak: an HTTP/1.1 handler
 // works everywhere, AWS included.
+// The DynamoDB document client lives in aws-dynamodb.ts: @aws-sdk/lib-dynamodb has top-level code
+// (its paginators) that tree shaking cannot drop, so importing it here put the DynamoDB client
+// into every function's bundle (42 KB minified), not only the loader's.
 
 let kinesis: KinesisClient | undefined;
 let sqs: SQSClient | undefined;
-let dynamo: DynamoDBDocumentClient | undefined;
 let secrets: SecretsManagerClient | undefined;
 
 export interface KinesisClientOptions {
@@ -37,13 +37,6 @@ export function kinesisClient(options: KinesisClientOptions = {}): KinesisClient
 export function sqsClient(): SQSClient {
   sqs ??= new SQSClient({ maxAttempts: 3 });
   return sqs;
-}
-
-export function documentClient(): DynamoDBDocumentClient {
-  dynamo ??= DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 3 }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  return dynamo;
 }
 
 export function secretsClient(): SecretsManagerClient {

@@ -1,5 +1,5 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** What the collector writes to the raw stream: the event as received plus when and how it came. */
 export const RawRecordSchema = z.object({

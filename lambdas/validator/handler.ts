@@ -1,12 +1,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { KinesisStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { kinesisClient, sqsClient } from '../shared/aws';
 import { getStringFromEnv } from '../shared/env';
-import { logger, metrics, tracer } from '../shared/powertools';
+import { logger, metrics } from '../shared/powertools';
 import { messageBatchSender, streamWriter } from '../shared/delivery';
 import { validateBatch, type ValidatorDeps } from './validate-batch';
 
@@ -43,6 +42,5 @@ export async function validate(event: KinesisStreamEvent | SQSEvent): Promise<SQ
 }
 
 export const handler = middy(validate)
-  .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics, { captureColdStartMetric: true }));
