@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { createWriteStream, mkdirSync } from 'node:fs';
+import { constants } from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_PORT, startLocalCloud, type LocalCloud } from '../lib/local/cloud';
@@ -9,7 +10,13 @@ import { formatSummary, sampleFrom, startProgressLine, type ProgressSample } fro
 
 /**
  * `npm start`: the whole synthesized app on this machine, no Docker. Prints the endpoints and the
- * API key, keeps one live progress line, and stops cleanly on Ctrl-C (or after --duration).
+ * API key, keeps one live progress line, and stops cleanly on Ctrl-C, on SIGINT or SIGTERM (from a
+ * process manager or `kill`), or after --duration.
+ *
+ * Signals reach this process through `npm start` -> `sh -c` -> tsx -> node: npm forwards SIGINT
+ * and SIGTERM to its script's shell, and the start script `exec`s tsx so that shell is tsx itself
+ * (a non-interactive dash neither forwards a signal nor execs its last command: it died and left
+ * the local cloud running). tsx relays both signals to this process.
  */
 
 // The AWS SDK's notice that a future release will need Node 22 would break up the progress line.
@@ -55,11 +62,39 @@ const program = new Command()
   .option('--no-generator', 'do not run the generator schedule')
   .option('--generator-rate <expr>', 'run the generator on this schedule instead of the template\'s, e.g. "rate(10 seconds)"', rateExpression)
   .option('--duration <seconds>', 'run this many seconds, print a summary and exit', positiveInteger('--duration'))
-  .option('--skip-synth', 'use the cloud assembly already in .local/cdk.out')
+  .option('--skip-synth', 'use the cloud assembly already in <state-dir>/cdk.out')
+  .option('--state-dir <dir>', 'folder for the cloud assembly (cdk.out), outputs.json and functions.log', '.local')
   .option('--faults <json>', 'inject faults from the start, e.g. \'{"seed":1,"kinesis":{"putRecordsEntryFailure":0.05}}\' (change them later at AwsEndpoint/_local/faults)', faultSet)
   .parse();
 
-const opts = program.opts<{ port: number; generator: boolean; generatorRate?: string; duration?: number; skipSynth?: boolean; faults?: FaultSet }>();
+const opts = program.opts<{
+  port: number;
+  generator: boolean;
+  generatorRate?: string;
+  duration?: number;
+  skipSynth?: boolean;
+  stateDir: string;
+  faults?: FaultSet;
+}>();
+
+/**
+ * SIGINT and SIGTERM from the start: while starting, the process exits at once (every socket and
+ * worker goes with it); once running, the first one stops the cloud cleanly and prints the summary,
+ * a second one exits without waiting.
+ */
+let stopRequested: NodeJS.Signals | undefined;
+let requestStop: (() => void) | undefined;
+function onSignal(signal: NodeJS.Signals): void {
+  const code = 128 + (constants.signals[signal] ?? 0);
+  if (stopRequested !== undefined || requestStop === undefined) {
+    console.error(`\n${signal}: ${stopRequested !== undefined ? 'stopping at once' : 'stopped while starting'}.`);
+    process.exit(code);
+  }
+  stopRequested = signal;
+  requestStop();
+}
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
 
 /** Errors and warnings from the functions and pollers reach the terminal; the rest goes to the log file. */
 function isNoteworthy(line: string): boolean {
@@ -71,7 +106,7 @@ function isNoteworthy(line: string): boolean {
 
 async function main(): Promise<void> {
   const startedAt = Date.now();
-  const logDir = path.resolve('.local');
+  const logDir = path.resolve(opts.stateDir);
   mkdirSync(logDir, { recursive: true });
   const functionLogPath = path.join(logDir, 'functions.log');
   const functionLog = createWriteStream(functionLogPath, { flags: 'w' });
@@ -85,6 +120,8 @@ async function main(): Promise<void> {
       generator: opts.generator,
       ...(opts.generatorRate ? { generatorRate: opts.generatorRate } : {}),
       skipSynth: opts.skipSynth === true,
+      cdkOut: path.join(logDir, 'cdk.out'),
+      outputsFile: path.join(logDir, 'outputs.json'),
       ...(opts.faults ? { faultSet: opts.faults } : {}),
       log: (line) => printLine(line),
       functionLog: (line) => {
@@ -132,18 +169,18 @@ async function main(): Promise<void> {
   printLine = (line) => progress.log(line);
 
   await new Promise<void>((resolve) => {
-    const done = () => resolve();
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-    if (opts.duration !== undefined) setTimeout(done, opts.duration * 1000).unref();
+    requestStop = () => resolve();
+    if (opts.duration !== undefined) setTimeout(requestStop, opts.duration * 1000).unref();
   });
 
   const last = (await progress.stop()) ?? first;
   printLine = (line) => console.log(line);
-  console.log('Stopping...');
+  console.log(stopRequested ? `Stopping (${stopRequested})...` : 'Stopping...');
   await cloud.stop();
   await new Promise<void>((resolve) => functionLog.end(resolve));
   for (const line of formatSummary(first, last)) console.log(line);
+  // Everything is closed; should any handle still hold the event loop, do not wait on it.
+  setTimeout(() => process.exit(), 2_000).unref();
 }
 
 main().catch((error: unknown) => {
