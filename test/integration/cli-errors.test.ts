@@ -129,6 +129,7 @@ describe('pipeline CLI errors', () => {
       'Kinesis provisioned',
       'SQS (dead letters)',
       'DynamoDB on-demand',
+      'DynamoDB storage',
     ]);
     expect(report.prices.region).toBe('us-east-1');
     expect(report.prices.sources).toContain('https://aws.amazon.com/dynamodb/pricing/on-demand/');
