@@ -40,6 +40,45 @@ function isScheduleExpression(expression: string): boolean {
   return amount >= 1 && (amount === 1) === !unit.endsWith('s');
 }
 
+/**
+ * A browser origin allowed to call the ingest API: `https://host[:port]`, or `http://localhost:port`
+ * (also 127.0.0.1) for development. Exactly scheme, host and optional port, as browsers send
+ * `Origin`: no path, no trailing slash, no wildcard, lower case.
+ */
+const HTTPS_ORIGIN = /^https:\/\/(?=.{1,253}(?::|$))[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$/;
+const LOCAL_ORIGIN = /^http:\/\/(?:localhost|127\.0\.0\.1):\d{1,5}$/;
+export function isAllowedOriginSetting(origin: string): boolean {
+  if (!HTTPS_ORIGIN.test(origin) && !LOCAL_ORIGIN.test(origin)) return false;
+  const port = /:(\d+)$/.exec(origin.replace(/^https?:\/\//, ''))?.[1];
+  return port === undefined || (Number(port) >= 1 && Number(port) <= 65_535);
+}
+
+// `-c corsAllowedOrigins=https://a.example,https://b.example` arrives as one string; cdk.json holds
+// a JSON array. An empty string or `[]` means no CORS.
+const originListFromContext = z.preprocess(
+  (value) => {
+    if (typeof value !== 'string') return value;
+    const trimmed = value.trim();
+    if (trimmed.startsWith('[')) {
+      try {
+        return JSON.parse(trimmed) as unknown;
+      } catch {
+        return value;
+      }
+    }
+    return trimmed === '' ? [] : trimmed.split(',').map((origin) => origin.trim());
+  },
+  z
+    .array(
+      z.string().refine(isAllowedOriginSetting, 'expected an https origin (https://shop.example.com[:port]) or http://localhost:<port>, without path or trailing slash'),
+      { error: 'expected a list of origins' },
+    )
+    .max(20, 'expected at most 20 origins')
+    .refine((origins) => new Set(origins).size === origins.length, 'expected each origin once'),
+);
+
+export const API_QUOTA_PERIODS = ['DAY', 'WEEK', 'MONTH'] as const;
+
 export const TABLE_CAPACITIES = ['on-demand', 'provisioned'] as const;
 export const BY_USER_PROJECTIONS = ['ALL', 'KEYS_ONLY', 'INCLUDE'] as const;
 /** The TTL attribute of a stored event: epoch seconds, received_at + eventsTtlDays. */
@@ -61,6 +100,12 @@ const ConfigSchema = z.object({
   streamRetentionHours: numberFromContext(24, 8760, { integer: true }),
   apiRateLimit: numberFromContext(1, 10_000, { integer: false }),
   apiBurstLimit: numberFromContext(1, 5_000, { integer: true }),
+  // Requests per API key per apiQuotaPeriod (the usage plan's quota); 0: no quota.
+  apiQuotaLimit: numberFromContext(0, 2_000_000_000, { integer: true }),
+  apiQuotaPeriod: z.enum(API_QUOTA_PERIODS, { error: 'expected DAY, WEEK or MONTH' }),
+  // Browser origins allowed to call the API (CORS); empty: no CORS at all (no OPTIONS method, no
+  // CORS headers), for producers that are servers.
+  corsAllowedOrigins: originListFromContext,
   generatorEnabled: booleanFromContext,
   generatorRate: z
     .string({ error: 'expected a string' })
@@ -131,7 +176,8 @@ export function parseConfig(raw: Record<string, unknown>): PipelineConfig {
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const key = issue.path.map(String).join('.');
-    const value = raw[key];
+    // A list item's problem (corsAllowedOrigins.1) shows the whole value as it was given.
+    const value = raw[String(issue.path[0])];
     const got = value === undefined ? 'it is missing' : `got ${JSON.stringify(value)}`;
     return `${key}: ${issue.message} (${got})`;
   });

@@ -7,11 +7,13 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { kinesisClient } from '../shared/aws';
 import { getStringFromEnv } from '../shared/env';
 import { logger, metrics } from '../shared/powertools';
-import { errorResponse } from './http';
+import { allowedOriginsFromEnv, errorResponse, headerValue, withCors } from './http';
 import { ingest, type CollectorDeps } from './ingest';
 import { streamWriter } from '../shared/delivery';
 
 const rawStreamName = getStringFromEnv('RAW_STREAM_NAME');
+// lib/constructs/ingest-api.ts passes corsAllowedOrigins; absent (tests, old stacks): no CORS.
+const allowedOrigins = allowedOriginsFromEnv(process.env.CORS_ALLOWED_ORIGINS);
 
 const deps: CollectorDeps = {
   putRecords: streamWriter(kinesisClient({ requestTimeoutMs: 2_000, maxAttempts: 2 }), rawStreamName),
@@ -21,6 +23,10 @@ const deps: CollectorDeps = {
 };
 
 export async function collect(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  return withCors(await respond(event), headerValue(event.headers, 'origin'), allowedOrigins);
+}
+
+async function respond(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   try {
     const { response, tally } = await ingest(event, { requestId: event.requestContext.requestId }, deps);
     if (tally) {
@@ -34,7 +40,7 @@ export async function collect(event: APIGatewayProxyEvent): Promise<APIGatewayPr
     }
     return response;
   } catch (error) {
-    // Still JSON with CORS: the contract promises JSON for every response.
+    // Still JSON (with CORS for an allowed origin): the contract promises JSON for every response.
     logger.error('Collector failed', { error });
     return errorResponse({ statusCode: 500, code: 'internal_error', message: 'internal error; retry the request' });
   }

@@ -5,8 +5,12 @@ import type { PipelineConfig } from '../config';
 import { PipelineConcern } from './pipeline-concern';
 
 // A redrive message whose processing keeps failing goes back to the DeadLetterQueue after this
-// many receives, so a poisoned message cannot circle forever.
-const REDRIVE_MAX_RECEIVE_COUNT = 3;
+// many receives, so a poisoned message cannot circle forever. AWS advises at least 5 for a queue
+// a Lambda function consumes: a receive also counts when the function was throttled or failed
+// transiently, so fewer would send good messages back too soon ("set the maxReceiveCount on the
+// source queue's redrive policy to at least 5",
+// https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html).
+export const REDRIVE_MAX_RECEIVE_COUNT = 5;
 const RETENTION = Duration.days(14);
 
 export interface DeadLettersProps {

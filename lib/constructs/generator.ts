@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../config';
 import { PipelineConcern } from './pipeline-concern';
 import { PipelineFunction } from './pipeline-function';
+import { permissions as generatorPermissions } from '../../lambdas/generator/permissions';
 
 export interface GeneratorProps {
   readonly config: PipelineConfig;
@@ -35,7 +36,7 @@ export class Generator extends PipelineConcern {
         GENERATOR_EVENTS_PER_RUN: String(config.generatorEventsPerRun),
         GENERATOR_INVALID_SHARE: String(config.generatorInvalidShare),
       },
-    }).bindSecret(apiKeySecret, 'API_KEY_SECRET_ARN');
+    }).bindSecret(apiKeySecret, 'API_KEY_SECRET_ARN', generatorPermissions.secretsmanager.ApiKeySecret);
 
     this.schedule = new Rule(this, 'GeneratorSchedule', {
       description: 'Runs the synthetic event generator',

@@ -2,12 +2,12 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { BY_USER_INCLUDED_ATTRIBUTES, EVENTS_TTL_ATTRIBUTE, type PipelineConfig } from '../config';
 import { PipelineConcern } from './pipeline-concern';
 import { PipelineFunction } from './pipeline-function';
+import { permissions as loaderPermissions } from '../../lambdas/loader/permissions';
 
 export interface LoaderProps {
   readonly config: PipelineConfig;
@@ -72,31 +72,30 @@ export class Loader extends PipelineConcern {
       // (110-230 ms of a full core per 100 records, marshalling and transactions).
       memorySize: 512,
     })
-      .bindTable(this.eventsTable, 'EVENTS_TABLE_NAME', 'readWrite')
-      .bindTable(this.aggregatesTable, 'AGGREGATES_TABLE_NAME', 'readWrite')
-      .bindQueue(deadLetterQueue, 'DEAD_LETTER_QUEUE_URL', 'send');
+      // Exactly the calls lambdas/loader/permissions.ts lists, each on its own table or queue.
+      .bindTable(this.eventsTable, 'EVENTS_TABLE_NAME', loaderPermissions.dynamodb.EventsTable)
+      .bindTable(this.aggregatesTable, 'AGGREGATES_TABLE_NAME', loaderPermissions.dynamodb.AggregatesTable)
+      .bindQueue(deadLetterQueue, 'DEAD_LETTER_QUEUE_URL', loaderPermissions.sqs.DeadLetterQueue);
     // lambdas/loader/store.ts: 0 writes no expires_at.
     this.function.addEnvironment('EVENTS_TTL_DAYS', String(config.eventsTtlDays));
     this.function.addEnvironment('AGGREGATE_WRITE_SHARDS', String(config.aggregateWriteShards));
 
-    this.function.addEventSource(
-      new KinesisEventSource(processedStream, {
-        batchSize: config.streamBatchSize,
-        // 0 (the default): events are stored as soon as the poller sees them; N: up to N seconds
-        // to fill a batch (fewer, larger invocations, N seconds more latency).
-        maxBatchingWindow: Duration.seconds(config.streamBatchingWindowSeconds),
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        // Retried and bisected batches are safe: each event is stored and counted in one
-        // transaction that only creates it once.
-        reportBatchItemFailures: true,
-        bisectBatchOnError: true,
-        retryAttempts: 5,
-        maxRecordAge: Duration.hours(1),
-        onFailure: new SqsDlq(streamFailureQueue),
-        // Records of a shard in order: a retry from the first failed record is then exact.
-        parallelizationFactor: 1,
-      }),
-    );
+    this.function.consumeStream(processedStream, {
+      batchSize: config.streamBatchSize,
+      // 0 (the default): events are stored as soon as the poller sees them; N: up to N seconds
+      // to fill a batch (fewer, larger invocations, N seconds more latency).
+      maxBatchingWindow: Duration.seconds(config.streamBatchingWindowSeconds),
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      // Retried and bisected batches are safe: each event is stored and counted in one
+      // transaction that only creates it once.
+      reportBatchItemFailures: true,
+      bisectBatchOnError: true,
+      retryAttempts: 5,
+      maxRecordAge: Duration.hours(1),
+      onFailure: streamFailureQueue,
+      // Records of a shard in order: a retry from the first failed record is then exact.
+      parallelizationFactor: 1,
+    });
   }
 }
 

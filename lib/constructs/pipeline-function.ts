@@ -1,16 +1,17 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Stack, Validations, type Duration } from 'aws-cdk-lib';
+import { Names, Stack, Validations, type Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing, type StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../config';
+import type { DynamoDbAction, KinesisAction, SecretsManagerAction, SqsAction } from '../../lambdas/shared/permissions';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LAMBDAS_ROOT = fileURLToPath(new URL('../../lambdas/', import.meta.url));
@@ -36,26 +37,61 @@ export interface PipelineFunctionProps {
   readonly environment?: Record<string, string>;
 }
 
-export type StreamAccess = 'read' | 'write' | 'readWrite';
-export type TableAccess = 'read' | 'write' | 'readWrite';
-export type QueueAccess = 'send' | 'consume';
+/**
+ * What Lambda's event source mapping does with the function's role, and only that
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-create.html, AWS managed policy
+ * AWSLambdaKinesisExecutionRole): read a stream through shared iterators. Not SubscribeToShard
+ * or DescribeStreamConsumer (enhanced fan-out consumers only, none here) and not ListStreams
+ * (authorized on `*` only, and a mapping names its stream).
+ */
+export const STREAM_EVENT_SOURCE_ACTIONS = [
+  'kinesis:DescribeStream',
+  'kinesis:DescribeStreamSummary',
+  'kinesis:GetRecords',
+  'kinesis:GetShardIterator',
+  'kinesis:ListShards',
+] as const;
+/**
+ * An SQS event source mapping polls, deletes what succeeded and reads the queue's attributes
+ * (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html, AWS managed policy
+ * AWSLambdaSQSQueueExecutionRole). A failed message is left to its visibility timeout, so no
+ * ChangeMessageVisibility; the mapping has the queue ARN, so no GetQueueUrl.
+ */
+export const QUEUE_EVENT_SOURCE_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'] as const;
+/**
+ * A stream mapping's on-failure destination: Lambda sends the batch's description with the
+ * function's role (https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html).
+ */
+export const ON_FAILURE_QUEUE_ACTIONS = ['sqs:SendMessage'] as const;
+/** Writing this function's own log group (LogGroup.grantWrite) and active tracing. */
+export const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'] as const;
+export const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'] as const;
 
-// Item-level actions on the table itself: no Scan and no index access, which no function needs.
-const TABLE_ACTIONS: Record<TableAccess, string[]> = {
-  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'],
-  write: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DescribeTable'],
-  readWrite: [
-    'dynamodb:GetItem',
-    'dynamodb:BatchGetItem',
-    'dynamodb:Query',
-    'dynamodb:ConditionCheckItem',
-    'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
-    'dynamodb:DeleteItem',
-    'dynamodb:BatchWriteItem',
-    'dynamodb:DescribeTable',
-  ],
-};
+/**
+ * KMS use a customer managed key would need. Every key here is AWS managed (alias/aws/kinesis,
+ * DynamoDB's and SQS's own, Secrets Manager's default), which the service uses on the caller's
+ * behalf with no kms: permission in the role, so these only apply if a resource moves to its own key.
+ */
+const KMS_WRITE_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
+const KMS_READ_ACTIONS = ['kms:Decrypt'];
+
+export interface StreamConsumerOptions {
+  readonly batchSize: number;
+  readonly maxBatchingWindow: Duration;
+  readonly startingPosition: StartingPosition;
+  readonly reportBatchItemFailures: boolean;
+  readonly bisectBatchOnError: boolean;
+  readonly retryAttempts: number;
+  readonly maxRecordAge: Duration;
+  readonly parallelizationFactor: number;
+  /** Where Lambda describes a batch it gave up on. */
+  readonly onFailure: IQueue;
+}
+
+export interface QueueConsumerOptions {
+  readonly batchSize: number;
+  readonly reportBatchItemFailures: boolean;
+}
 
 /**
  * A pipeline Lambda function with the project's defaults: Node 24 on arm64, active tracing, its
@@ -128,34 +164,69 @@ export class PipelineFunction extends NodejsFunction {
     });
   }
 
-  bindStream(stream: IStream, envName: string, access: StreamAccess): this {
+  /**
+   * The bind* helpers set a resource's environment variable and grant the actions the function's
+   * `permissions.ts` lists for it, on that resource only: nothing else is granted to the code.
+   */
+  bindStream(stream: IStream, envName: string, actions: readonly KinesisAction[]): this {
     this.addEnvironment(envName, stream.streamName);
-    if (access === 'read') stream.grantRead(this);
-    else if (access === 'write') stream.grantWrite(this);
-    else stream.grantReadWrite(this);
+    this.allow(actions, [stream.streamArn]);
+    if (stream.encryptionKey) this.allow(KMS_WRITE_ACTIONS, [stream.encryptionKey.keyArn]);
     return this;
   }
 
-  bindTable(table: ITable, envName: string, access: TableAccess): this {
+  bindTable(table: ITable, envName: string, actions: readonly DynamoDbAction[]): this {
     this.addEnvironment(envName, table.tableName);
-    this.addToRolePolicy(new PolicyStatement({ actions: TABLE_ACTIONS[access], resources: [table.tableArn] }));
-    if (access === 'read') table.encryptionKey?.grantDecrypt(this);
-    else table.encryptionKey?.grantEncryptDecrypt(this);
+    this.allow(actions, [table.tableArn]);
+    if (table.encryptionKey) this.allow(actions.every((action) => action === 'dynamodb:GetItem') ? KMS_READ_ACTIONS : KMS_WRITE_ACTIONS, [table.encryptionKey.keyArn]);
     return this;
   }
 
   /** The variable holds the queue URL. */
-  bindQueue(queue: IQueue, envName: string, access: QueueAccess): this {
+  bindQueue(queue: IQueue, envName: string, actions: readonly SqsAction[]): this {
     this.addEnvironment(envName, queue.queueUrl);
-    if (access === 'send') queue.grantSendMessages(this);
-    else queue.grantConsumeMessages(this);
+    this.allow(actions, [queue.queueArn]);
+    if (queue.encryptionMasterKey) this.allow(KMS_WRITE_ACTIONS, [queue.encryptionMasterKey.keyArn]);
     return this;
   }
 
   /** The variable holds the secret ARN; the function reads the value at run time. */
-  bindSecret(secret: ISecret, envName: string): this {
+  bindSecret(secret: ISecret, envName: string, actions: readonly SecretsManagerAction[]): this {
     this.addEnvironment(envName, secret.secretArn);
-    secret.grantRead(this);
+    this.allow(actions, [secret.secretArn]);
+    if (secret.encryptionKey) this.allow(KMS_READ_ACTIONS, [secret.encryptionKey.keyArn]);
     return this;
+  }
+
+  /**
+   * A Kinesis event source mapping, granted only what the mapping itself does (reading this
+   * stream, sending to the on-failure queue). Built directly rather than with KinesisEventSource
+   * and SqsDlq, which grant the stream's and queue's broad read and send sets; the construct id is
+   * KinesisEventSource's, so the mapping's logical id (and its position in the stream) is kept.
+   */
+  consumeStream(stream: IStream, options: StreamConsumerOptions): this {
+    const { onFailure, ...mapping } = options;
+    this.addEventSourceMapping(`KinesisEventSource:${Names.nodeUniqueId(stream.node)}`, {
+      ...mapping,
+      eventSourceArn: stream.streamArn,
+      onFailure: { bind: () => ({ destination: onFailure.queueArn }) },
+    });
+    this.allow(STREAM_EVENT_SOURCE_ACTIONS, [stream.streamArn]);
+    if (stream.encryptionKey) this.allow(KMS_READ_ACTIONS, [stream.encryptionKey.keyArn]);
+    this.allow(ON_FAILURE_QUEUE_ACTIONS, [onFailure.queueArn]);
+    if (onFailure.encryptionMasterKey) this.allow(KMS_WRITE_ACTIONS, [onFailure.encryptionMasterKey.keyArn]);
+    return this;
+  }
+
+  /** An SQS event source mapping, granted only what the mapping does (see QUEUE_EVENT_SOURCE_ACTIONS). */
+  consumeQueue(queue: IQueue, options: QueueConsumerOptions): this {
+    this.addEventSourceMapping(`SqsEventSource:${Names.nodeUniqueId(queue.node)}`, { ...options, eventSourceArn: queue.queueArn });
+    this.allow(QUEUE_EVENT_SOURCE_ACTIONS, [queue.queueArn]);
+    if (queue.encryptionMasterKey) this.allow(KMS_READ_ACTIONS, [queue.encryptionMasterKey.keyArn]);
+    return this;
+  }
+
+  private allow(actions: readonly string[], resources: string[]): void {
+    this.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources }));
   }
 }

@@ -1,12 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { KinesisEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../config';
 import { PipelineConcern } from './pipeline-concern';
 import { PipelineFunction } from './pipeline-function';
+import { permissions as validatorPermissions } from '../../lambdas/validator/permissions';
 
 const TIMEOUT = Duration.seconds(60);
 
@@ -37,32 +37,29 @@ export class Validator extends PipelineConcern {
       // (validation is CPU-bound: 50-130 ms of a full core per 100 records), which keeps up with the stream.
       memorySize: 512,
     })
-      .bindStream(props.processedStream, 'PROCESSED_STREAM_NAME', 'write')
-      .bindQueue(props.deadLetterQueue, 'DEAD_LETTER_QUEUE_URL', 'send');
+      // Exactly the calls lambdas/validator/permissions.ts lists, each on its own stream or queue.
+      .bindStream(props.processedStream, 'PROCESSED_STREAM_NAME', validatorPermissions.kinesis.ProcessedStream)
+      .bindQueue(props.deadLetterQueue, 'DEAD_LETTER_QUEUE_URL', validatorPermissions.sqs.DeadLetterQueue);
 
-    this.function.addEventSource(
-      new KinesisEventSource(props.rawStream, {
-        batchSize: props.config.streamBatchSize,
-        // 0 (the default): a record is handed on as soon as the poller sees it (latency over
-        // fuller batches; a busy shard fills batches anyway); N: up to N seconds to fill a batch.
-        maxBatchingWindow: Duration.seconds(props.config.streamBatchingWindowSeconds),
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        // Only the records that were not handed on are retried; a failing batch is halved
-        // until the poisoned record stands alone, and is then given up to StreamFailureQueue.
-        reportBatchItemFailures: true,
-        bisectBatchOnError: true,
-        retryAttempts: 5,
-        maxRecordAge: Duration.hours(1),
-        onFailure: new SqsDlq(props.streamFailureQueue),
-        // One batch per shard at a time keeps a session's events in order.
-        parallelizationFactor: 1,
-      }),
-    );
-    this.function.addEventSource(
-      new SqsEventSource(props.redriveQueue, {
-        batchSize: 10,
-        reportBatchItemFailures: true,
-      }),
-    );
+    this.function.consumeStream(props.rawStream, {
+      batchSize: props.config.streamBatchSize,
+      // 0 (the default): a record is handed on as soon as the poller sees it (latency over
+      // fuller batches; a busy shard fills batches anyway); N: up to N seconds to fill a batch.
+      maxBatchingWindow: Duration.seconds(props.config.streamBatchingWindowSeconds),
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      // Only the records that were not handed on are retried; a failing batch is halved
+      // until the poisoned record stands alone, and is then given up to StreamFailureQueue.
+      reportBatchItemFailures: true,
+      bisectBatchOnError: true,
+      retryAttempts: 5,
+      maxRecordAge: Duration.hours(1),
+      onFailure: props.streamFailureQueue,
+      // One batch per shard at a time keeps a session's events in order.
+      parallelizationFactor: 1,
+    });
+    this.function.consumeQueue(props.redriveQueue, {
+      batchSize: 10,
+      reportBatchItemFailures: true,
+    });
   }
 }

@@ -31,6 +31,9 @@ describe('config', () => {
         streamRetentionHours: '48',
         apiRateLimit: '12.5',
         apiBurstLimit: '20',
+        apiQuotaLimit: '100000',
+        apiQuotaPeriod: 'WEEK',
+        corsAllowedOrigins: 'https://shop.example.com, http://localhost:5173',
         generatorEnabled: 'false',
         generatorRate: 'rate(5 minutes)',
         generatorEventsPerRun: '500',
@@ -56,6 +59,9 @@ describe('config', () => {
       streamRetentionHours: 48,
       apiRateLimit: 12.5,
       apiBurstLimit: 20,
+      apiQuotaLimit: 100_000,
+      apiQuotaPeriod: 'WEEK',
+      corsAllowedOrigins: ['https://shop.example.com', 'http://localhost:5173'],
       generatorEnabled: false,
       generatorRate: 'rate(5 minutes)',
       generatorEventsPerRun: 500,
@@ -98,6 +104,58 @@ describe('config', () => {
     expect(problemsOf({ ...cdkJsonContext, tableMinReadCapacity: 50, tableMaxReadCapacity: '10' })).toEqual([
       expect.stringMatching(/^tableMaxReadCapacity: expected at least tableMinReadCapacity \(50\) \(got "10"\)$/),
     ]);
+  });
+
+  it('defaults to no CORS origins and no quota', () => {
+    const config = parseConfig(cdkJsonContext);
+    expect(config.corsAllowedOrigins).toEqual([]);
+    expect(config.apiQuotaLimit).toBe(0);
+  });
+
+  it.each([
+    [['https://shop.example.com'], ['https://shop.example.com']],
+    [['https://shop.example.com:8443', 'http://localhost:3000', 'http://127.0.0.1:5173'], ['https://shop.example.com:8443', 'http://localhost:3000', 'http://127.0.0.1:5173']],
+    ['["https://a.example.com","https://b.example.com"]', ['https://a.example.com', 'https://b.example.com']],
+    ['https://a.example.com,https://b.example.com', ['https://a.example.com', 'https://b.example.com']],
+    ['', []],
+    ['[]', []],
+  ])('reads corsAllowedOrigins %j', (corsAllowedOrigins, expected) => {
+    expect(parseConfig({ ...cdkJsonContext, corsAllowedOrigins }).corsAllowedOrigins).toEqual(expected);
+  });
+
+  it.each([
+    '*',
+    'null',
+    'http://shop.example.com',
+    'https://shop.example.com/',
+    'https://shop.example.com/path',
+    'https://*.example.com',
+    'https://Shop.Example.com',
+    'shop.example.com',
+    'https://shop.example.com:99999',
+    'http://localhost',
+    'http://192.168.1.10:8080',
+    'https://user@shop.example.com',
+  ])('refuses the CORS origin %j: https origins only, or http://localhost:port', (origin) => {
+    expect(problemsOf({ ...cdkJsonContext, corsAllowedOrigins: [origin] })).toEqual([
+      expect.stringMatching(/^corsAllowedOrigins\.0: expected an https origin .* \(got \[.*\]\)$/),
+    ]);
+  });
+
+  it('refuses a repeated origin, a string where a list belongs, and quota settings out of range', () => {
+    expect(
+      problemsOf({
+        ...cdkJsonContext,
+        corsAllowedOrigins: ['https://a.example.com', 'https://a.example.com'],
+        apiQuotaLimit: '-1',
+        apiQuotaPeriod: 'YEAR',
+      }),
+    ).toEqual([
+      expect.stringMatching(/^apiQuotaLimit: expected an integer from 0 to 2000000000 \(got "-1"\)$/),
+      expect.stringMatching(/^apiQuotaPeriod: expected DAY, WEEK or MONTH \(got "YEAR"\)$/),
+      expect.stringMatching(/^corsAllowedOrigins: expected each origin once/),
+    ]);
+    expect(problemsOf({ ...cdkJsonContext, corsAllowedOrigins: 42 })).toEqual([expect.stringMatching(/^corsAllowedOrigins: expected a list of origins \(got 42\)$/)]);
   });
 
   it('names every bad key, its problem and the value it got, in one error', () => {

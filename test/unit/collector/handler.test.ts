@@ -32,7 +32,9 @@ describe('collector handler', () => {
     const response = await collector.collect(jsonPost({ events: [event, 7] }));
 
     expect(response.statusCode).toBe(207);
-    expect(response.headers?.['Access-Control-Allow-Origin']).toBe('*');
+    // No CORS_ALLOWED_ORIGINS: no CORS headers at all (never `*`).
+    expect(response.headers?.['Access-Control-Allow-Origin']).toBeUndefined();
+    expect(response.headers?.Vary).toBeUndefined();
     const body = JSON.parse(response.body);
     expect(body.results[0]).toMatchObject({ status: 'accepted', valid: true });
     expect(body.results[0].event_id).toMatch(/^[0-9a-f-]{36}$/);
@@ -41,13 +43,14 @@ describe('collector handler', () => {
     expect(counted).toEqual({ EventsReceived: 2, EventsAccepted: 1, EventsRejected: 1, EventsRetry: 0 });
   });
 
-  it('answers JSON with CORS when something unexpected throws', async () => {
+  it('answers JSON when something unexpected throws', async () => {
     const event = jsonPost(sampleEventV3());
     // A request without requestContext cannot happen behind API Gateway; it stands in for a bug.
     const broken = { ...event, requestContext: undefined } as unknown as typeof event;
     const response = await collector.collect(broken);
     expect(response.statusCode).toBe(500);
-    expect(response.headers?.['Access-Control-Allow-Origin']).toBe('*');
+    expect(response.headers?.['Content-Type']).toMatch(/^application\/json/);
+    expect(response.headers?.['Access-Control-Allow-Origin']).toBeUndefined();
     expect(JSON.parse(response.body).error.code).toBe('internal_error');
   });
 
