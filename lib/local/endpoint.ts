@@ -51,6 +51,8 @@ export interface AwsEndpoint {
   /** Serves the API stages (`/<stage>/...`); returns false when a request is not for an API. */
   setApiHandler(handler: RequestHandler | undefined): void;
   setMetricsProvider(provider: MetricsProvider | undefined): void;
+  /** Serves `/_local/dashboard/...` (dashboard/server.ts); returns false when a request is not for it. */
+  setDashboardHandler(handler: RequestHandler | undefined): void;
   /** `/_local/health` reports ready only once everything is up. */
   setReady(ready: boolean): void;
   close(): Promise<void>;
@@ -92,6 +94,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   let apiHandler: RequestHandler | undefined;
   let metricsProvider: MetricsProvider | undefined;
+  let dashboardHandler: RequestHandler | undefined;
   let ready = false;
   let url = '';
 
@@ -143,8 +146,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
 
   const sendDynamoDb = (res: http.ServerResponse, answer: DynamoDbAnswer): void => sendJson(res, answer.status, answer.body, DYNAMODB_CONTENT_TYPE);
 
-  const dynamodbCall = (operation: string, body: Record<string, unknown>) =>
-    callJsonTarget(agent, emulators.dynamodbPort, `DynamoDB_20120810.${operation}`, DYNAMODB_CONTENT_TYPE, body);
+  const dynamodbCall = emulators.dynamodb.call;
   const transactions = new DynamoDbTransactions(dynamodbCall);
   const dynamodbFaults = createDynamoDbFaults({ faults, region: options.region, accountId: options.accountId });
   const kinesisFaults = createKinesisFaults({
@@ -166,8 +168,6 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
    */
   const handleDynamoDb = async (req: http.IncomingMessage, res: http.ServerResponse, operation: string): Promise<void> => {
     const faulted = dynamodbFaults.concerns(operation);
-    if (operation !== 'TransactWriteItems' && !faulted) return transactions.shared(() => pipeTo(req, res, emulators.dynamodbPort));
-
     const raw = await readBody(req);
     const body = parseJson(raw);
     if (!body) return sendDynamoDb(res, { status: 400, body: { __type: 'com.amazon.coral.service#SerializationException', message: 'body is not JSON' } });
@@ -178,19 +178,19 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
       const throttled = faulted && dynamodbFaults.throttleRequest(operation, body) !== undefined;
       return sendDynamoDb(res, await transactions.transactWriteItems(body, { throttled }));
     }
-    const forward = forwardTo(req, emulators.dynamodbPort);
+    if (!faulted) return sendDynamoDb(res, await transactions.shared(() => dynamodbCall(operation, body)));
     if (operation === 'BatchWriteItem') {
       const split = dynamodbFaults.splitBatchWrite(body);
       if (split.refused) return sendDynamoDb(res, split.refused);
-      if (!split.forward) return sendUpstream(res, await transactions.shared(() => forward(raw)));
+      if (!split.forward) return sendDynamoDb(res, await transactions.shared(() => dynamodbCall(operation, body)));
       const partial = split.forward;
-      const answer = await transactions.shared(() => forward(Buffer.from(JSON.stringify(partial))));
-      if (answer.status !== 200) return sendUpstream(res, answer);
-      return sendDynamoDb(res, { status: 200, body: mergeUnprocessed(JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>, split.unprocessed) });
+      const answer = await transactions.shared(() => dynamodbCall(operation, partial));
+      if (answer.status !== 200) return sendDynamoDb(res, answer);
+      return sendDynamoDb(res, { status: 200, body: mergeUnprocessed(answer.body, split.unprocessed) });
     }
     const throttled = dynamodbFaults.throttleRequest(operation, body);
     if (throttled) return sendDynamoDb(res, throttled);
-    sendUpstream(res, await transactions.shared(() => forward(raw)));
+    sendDynamoDb(res, await transactions.shared(() => dynamodbCall(operation, body)));
   };
 
   /** `/_local/faults`: read, replace or clear the fault set. */
@@ -308,7 +308,10 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
       const operation = target.slice(dot + 1);
       if (service === 'Kinesis_20131202') return handleKinesis(req, res, operation);
       if (service === 'DynamoDB_20120810') return handleDynamoDb(req, res, operation);
-      if (service === 'DynamoDBStreams_20120810') return pipeTo(req, res, emulators.dynamodbPort);
+      if (service === 'DynamoDBStreams_20120810') {
+        req.resume();
+        return sendJson(res, 400, { __type: 'UnknownOperationException', message: `${target} is not emulated by the local cloud` }, DYNAMODB_CONTENT_TYPE);
+      }
       if (service === 'AmazonSQS') return handleSqsJson(req, res, operation);
       if (service === 'secretsmanager') return handleSecrets(req, res, operation);
       req.resume();
@@ -322,6 +325,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
       if (!metricsProvider) return sendJson(res, 503, { error: { code: 'not_ready', message: 'the local cloud is still starting' } });
       return sendJson(res, 200, await metricsProvider());
     }
+    if (dashboardHandler && requestUrl.pathname.startsWith('/_local/dashboard') && (await dashboardHandler(req, res))) return;
     const isSqsPath = requestUrl.pathname === '/' || QUEUE_PATH.test(requestUrl.pathname);
     const contentType = String(req.headers['content-type'] ?? '');
     const isQuery =
@@ -393,6 +397,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     faults,
     setApiHandler: (handler) => (apiHandler = handler),
     setMetricsProvider: (provider) => (metricsProvider = provider),
+    setDashboardHandler: (handler) => (dashboardHandler = handler),
     setReady: (value) => (ready = value),
     async close() {
       ready = false;

@@ -2,21 +2,22 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import { buildApp } from 'fauxqs';
+import { startDynaliteInProcess, type DynaliteInProcess } from './dynalite-in-process';
 
 /**
- * The npm emulators behind the local endpoint, all in memory, each on its own loopback port:
- * kinesalite (Kinesis), dynalite (DynamoDB) and fauxqs (SQS). Only the endpoint talks to them.
+ * The npm emulators behind the local endpoint, all in memory: kinesalite (Kinesis) and fauxqs
+ * (SQS) each on its own loopback port, dynalite (DynamoDB) called in process
+ * (dynalite-in-process.ts). Only the endpoint talks to them.
  */
 
 const require = createRequire(import.meta.url);
 
 type HttpServerFactory = (options: Record<string, unknown>) => http.Server;
 const kinesalite = require('kinesalite') as HttpServerFactory;
-const dynalite = require('dynalite') as HttpServerFactory;
 
 export interface Emulators {
   kinesisPort: number;
-  dynamodbPort: number;
+  dynamodb: DynaliteInProcess;
   sqsPort: number;
   stop(): Promise<void>;
 }
@@ -39,22 +40,22 @@ function close(server: http.Server): Promise<void> {
 export async function startEmulators(): Promise<Emulators> {
   // Zero delays: streams and tables are ACTIVE as soon as they are created.
   const kinesis = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 });
-  const dynamodb = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const dynamodb = startDynaliteInProcess();
   const sqs = buildApp({ logger: false });
   try {
-    const [kinesisPort, dynamodbPort] = await Promise.all([listen(kinesis), listen(dynamodb)]);
+    const kinesisPort = await listen(kinesis);
     const sqsAddress = await sqs.listen({ port: 0, host: '127.0.0.1' });
     const sqsPort = Number(new URL(sqsAddress).port);
     return {
       kinesisPort,
-      dynamodbPort,
+      dynamodb,
       sqsPort,
       async stop() {
-        await Promise.all([close(kinesis), close(dynamodb), sqs.close()]);
+        await Promise.all([close(kinesis), dynamodb.close(), sqs.close()]);
       },
     };
   } catch (error) {
-    await Promise.allSettled([close(kinesis), close(dynamodb), sqs.close()]);
+    await Promise.allSettled([close(kinesis), dynamodb.close(), sqs.close()]);
     throw error;
   }
 }
