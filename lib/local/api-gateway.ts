@@ -88,6 +88,17 @@ interface RestApi {
   binaryMediaTypes: string[];
   routes: Route[];
   stages: Stage[];
+  /** AWS::ApiGateway::GatewayResponse by ResponseType (THROTTLED, DEFAULT_4XX, ...). */
+  gatewayResponses: Map<string, GatewayResponse>;
+}
+
+/** How the API answers one of API Gateway's own errors. */
+interface GatewayResponse {
+  statusCode?: number;
+  /** `gatewayresponse.header.<Name>` -> `'static value'` or `method.request.header.<Name>`. */
+  parameters: Record<string, string>;
+  /** By content type; `$context.error.messageString` is the quoted message. */
+  templates: Record<string, string>;
 }
 
 interface UsagePlan {
@@ -146,7 +157,7 @@ export function createApiGateway(opts: ApiGatewayOptions): LocalApiGateway {
     const stage = api.stages.find((candidate) => candidate.stageName === stageName)!;
     const requestId = randomUUID();
     if (requestLineAndHeaderBytes(req) > MAX_REQUEST_LINE_AND_HEADER_BYTES) {
-      return reply(res, 431, { message: `HTTP header is larger than ${MAX_REQUEST_LINE_AND_HEADER_BYTES} bytes.` }, requestId, undefined, req, true);
+      return gatewayError(api, 'DEFAULT_4XX', res, 431, `HTTP header is larger than ${MAX_REQUEST_LINE_AND_HEADER_BYTES} bytes.`, requestId, undefined, req, true);
     }
     // The path as sent (event.path keeps a trailing slash), and the resource path it names.
     const requestPath = rest.length === 0 ? '/' : `/${rest.join('/')}`;
@@ -154,7 +165,7 @@ export function createApiGateway(opts: ApiGatewayOptions): LocalApiGateway {
     const method = (req.method ?? 'GET').toUpperCase();
     const match = resourcePathOfRequest === undefined ? undefined : matchRoute(api.routes, resourcePathOfRequest, method);
     if (!match || resourcePathOfRequest === undefined) {
-      return reply(res, 403, { message: 'Missing Authentication Token' }, requestId, 'MissingAuthenticationTokenException', req);
+      return gatewayError(api, 'MISSING_AUTHENTICATION_TOKEN', res, 403, 'Missing Authentication Token', requestId, 'MissingAuthenticationTokenException', req);
     }
     const { route, pathParameters } = match;
 
@@ -165,7 +176,7 @@ export function createApiGateway(opts: ApiGatewayOptions): LocalApiGateway {
       apiKey = keys.find(
         (key) => key.enabled && key.value === presented && key.planIds.some((planId) => plans.get(planId)?.stages.has(stageKey)),
       );
-      if (!apiKey) return reply(res, 403, { message: 'Forbidden' }, requestId, 'ForbiddenException', req);
+      if (!apiKey) return gatewayError(api, 'INVALID_API_KEY', res, 403, 'Forbidden', requestId, 'ForbiddenException', req);
       const plan = apiKey.planIds.map((planId) => plans.get(planId)).find((candidate) => candidate?.stages.has(stageKey))!;
       const methodKey = `${route.resourcePath}/${route.httpMethod}`;
       const methodThrottle = plan.stages.get(stageKey)?.get(methodKey);
@@ -173,31 +184,31 @@ export function createApiGateway(opts: ApiGatewayOptions): LocalApiGateway {
         ? bucket(`plan:${plan.id}/${apiKey.id}/${stageKey}${methodKey}`, methodThrottle)
         : bucket(`plan:${plan.id}/${apiKey.id}`, plan.throttle);
       if (keyBucket && !keyBucket.take()) {
-        return reply(res, 429, { message: 'Too Many Requests' }, requestId, 'TooManyRequestsException', req);
+        return gatewayError(api, 'THROTTLED', res, 429, 'Too Many Requests', requestId, 'TooManyRequestsException', req);
       }
-      if (!withinQuota(apiKey, plan)) return reply(res, 429, { message: 'Limit Exceeded' }, requestId, 'LimitExceededException', req);
+      if (!withinQuota(apiKey, plan)) return gatewayError(api, 'QUOTA_EXCEEDED', res, 429, 'Limit Exceeded', requestId, 'LimitExceededException', req);
     }
     const stageThrottleKey = `${route.resourcePath}/${route.httpMethod}`;
     const stageThrottle = stage.methodThrottles.get(stageThrottleKey) ?? stage.methodThrottles.get('/*/*');
     const stageBucket = bucket(`stage:${api.restApiId}/${stage.stageName}/${stage.methodThrottles.has(stageThrottleKey) ? stageThrottleKey : '*'}`, stageThrottle);
     if (stageBucket && !stageBucket.take()) {
-      return reply(res, 429, { message: 'Too Many Requests' }, requestId, 'TooManyRequestsException', req);
+      return gatewayError(api, 'THROTTLED', res, 429, 'Too Many Requests', requestId, 'TooManyRequestsException', req);
     }
 
     let body: Buffer;
     try {
       body = await readBody(req, bodyTimeoutMs);
     } catch (error) {
-      if (error instanceof BodyTooLarge) return reply(res, 413, { message: 'Request Too Long' }, requestId, 'RequestTooLongException', req);
+      if (error instanceof BodyTooLarge) return gatewayError(api, 'REQUEST_TOO_LARGE', res, 413, 'Request Too Long', requestId, 'RequestTooLongException', req);
       if (error instanceof BodyTimeout) {
         opts.log?.(`[api ${api.logicalId}] ${method} ${url.pathname} -> 408: no body bytes for ${bodyTimeoutMs} ms`);
-        return reply(res, 408, { message: 'Request Timeout' }, requestId, undefined, undefined, true);
+        return gatewayError(api, 'DEFAULT_4XX', res, 408, 'Request Timeout', requestId, undefined, undefined, true);
       }
       throw error;
     }
 
     const integration = route.integration;
-    if (!integration) return reply(res, 500, { message: 'Internal server error' }, requestId, 'InternalServerErrorException');
+    if (!integration) return gatewayError(api, 'DEFAULT_5XX', res, 500, 'Internal server error', requestId, 'InternalServerErrorException');
     if (integration.type === 'MOCK') {
       res.writeHead(integration.statusCode, { ...integration.headers, 'x-amzn-RequestId': requestId });
       res.end(integration.body);
@@ -229,7 +240,7 @@ export function createApiGateway(opts: ApiGatewayOptions): LocalApiGateway {
     clearTimeout(timer);
     if (result === 'timeout') {
       opts.log?.(`[api ${api.logicalId}] ${method} ${url.pathname} -> 504: integration timed out after ${integration.timeoutMs} ms`);
-      return reply(res, 504, { message: 'Endpoint request timed out' }, requestId);
+      return gatewayError(api, 'INTEGRATION_TIMEOUT', res, 504, 'Endpoint request timed out', requestId);
     }
     if (!result.ok && result.errorType === REQUEST_TOO_LARGE) {
       // Lambda refused the invocation itself (the proxy event is over its 6 MB synchronous limit,
@@ -237,17 +248,17 @@ export function createApiGateway(opts: ApiGatewayOptions): LocalApiGateway {
       // API Gateway answers 500 as it does Lambda's other invoke errors (throttling, permissions):
       // https://repost.aws/knowledge-center/api-gateway-internal-server-error
       opts.log?.(`[api ${api.logicalId}] ${method} ${url.pathname} -> 500: ${result.errorType}: ${result.errorMessage}`);
-      return reply(res, 500, { message: 'Internal server error' }, requestId, 'InternalServerErrorException');
+      return gatewayError(api, 'DEFAULT_5XX', res, 500, 'Internal server error', requestId, 'InternalServerErrorException');
     }
     if (!result.ok) {
       // A function error (thrown, timed out, crashed, response over 6 MB): 502.
       opts.log?.(`[api ${api.logicalId}] ${method} ${url.pathname} -> 502: ${result.errorType}: ${result.errorMessage}`);
-      return reply(res, 502, { message: 'Internal server error' }, requestId, 'InternalServerErrorException');
+      return gatewayError(api, 'DEFAULT_5XX', res, 502, 'Internal server error', requestId, 'InternalServerErrorException');
     }
     const response = proxyResponse(result.payload);
     if (!response) {
       opts.log?.(`[api ${api.logicalId}] ${method} ${url.pathname} -> 502: malformed Lambda proxy response`);
-      return reply(res, 502, { message: 'Internal server error' }, requestId, 'InternalServerErrorException');
+      return gatewayError(api, 'DEFAULT_5XX', res, 502, 'Internal server error', requestId, 'InternalServerErrorException');
     }
     const headers = response.headers;
     if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
@@ -325,10 +336,21 @@ function readRestApis(resources: LocalResource[]): RestApi[] {
       };
     });
 
+    const gatewayResponses = new Map<string, GatewayResponse>();
+    for (const resource of ofType('AWS::ApiGateway::GatewayResponse').filter(belongs)) {
+      const props = resource.properties;
+      gatewayResponses.set(String(props.ResponseType), {
+        ...(props.StatusCode !== undefined ? { statusCode: Number(props.StatusCode) } : {}),
+        parameters: (props.ResponseParameters as Record<string, string> | undefined) ?? {},
+        templates: (props.ResponseTemplates as Record<string, string> | undefined) ?? {},
+      });
+    }
+
     const binary = apiResource.properties.BinaryMediaTypes;
     return {
       logicalId: apiResource.logicalId,
       restApiId,
+      gatewayResponses,
       // The API Gateway API escapes '/' as '~1' in binary media types.
       binaryMediaTypes: Array.isArray(binary) ? binary.map((type) => String(type).replaceAll('~1', '/')) : [],
       routes,
@@ -714,6 +736,48 @@ function reply(
     ...(close ? { Connection: 'close' } : {}),
   });
   res.end(JSON.stringify(body));
+  return true;
+}
+
+/**
+ * One of API Gateway's own errors, as the API's gateway responses shape it: the response of its
+ * type, else DEFAULT_4XX / DEFAULT_5XX, else API Gateway's built-in `{"message": ...}`. Headers are
+ * static values or copies of request headers; the JSON template's `$context.error.messageString`
+ * is the quoted message (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html).
+ */
+function gatewayError(
+  api: RestApi,
+  responseType: string,
+  res: http.ServerResponse,
+  statusCode: number,
+  message: string,
+  requestId: string,
+  errorType?: string,
+  req?: http.IncomingMessage,
+  close = false,
+): true {
+  const response =
+    api.gatewayResponses.get(responseType) ?? api.gatewayResponses.get(statusCode >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX');
+  if (!response) return reply(res, statusCode, { message }, requestId, errorType, req, close);
+  req?.resume();
+  const headers: http.OutgoingHttpHeaders = {
+    'Content-Type': 'application/json',
+    'x-amzn-RequestId': requestId,
+    ...(errorType ? { 'x-amzn-ErrorType': errorType } : {}),
+    ...(close ? { Connection: 'close' } : {}),
+  };
+  for (const [name, value] of Object.entries(response.parameters)) {
+    const header = /^gatewayresponse\.header\.(.+)$/.exec(name)?.[1];
+    if (!header) continue;
+    const fixed = /^'(.*)'$/.exec(value)?.[1];
+    const copied = /^method\.request\.header\.(.+)$/.exec(value)?.[1];
+    const resolved = fixed ?? (copied && req ? headerOf(req, copied) : undefined);
+    if (resolved !== undefined) headers[header] = resolved;
+  }
+  const template = response.templates['application/json'];
+  const body = template === undefined ? JSON.stringify({ message }) : template.replaceAll('$context.error.messageString', JSON.stringify(message));
+  res.writeHead(response.statusCode ?? statusCode, headers);
+  res.end(body);
   return true;
 }
 

@@ -31,6 +31,7 @@ export const RUN_BY_RUNTIME = new Set([
   'AWS::ApiGateway::ApiKey',
   'AWS::ApiGateway::UsagePlan',
   'AWS::ApiGateway::UsagePlanKey',
+  'AWS::ApiGateway::GatewayResponse',
   'AWS::Events::Rule',
 ]);
 
