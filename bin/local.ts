@@ -147,6 +147,7 @@ async function main(): Promise<void> {
       `  API key         ${cloud.apiKeyValue}`,
       `  Events table    ${o.EventsTableName}`,
       `  DeadLetterQueue ${o.DeadLetterQueueUrl}`,
+      `  Dashboard       ${o.DashboardUrl}   (live, in a browser)`,
       `  Outputs         ${cloud.outputsFile ?? '(not written)'}`,
       `  Function logs   ${functionLogPath}`,
       `  Faults          ${describeFaults(cloud)}   (GET/POST/DELETE ${cloud.endpoint}/_local/faults)`,

@@ -2,6 +2,9 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { createApiGateway } from './api-gateway';
+import { createDashboardReader } from './dashboard/data';
+import { RateRing, startSampling } from './dashboard/rates';
+import { createDashboardServer, DASHBOARD_PATH } from './dashboard/server';
 import { startAwsEndpoint, type AwsEndpoint } from './endpoint';
 import { FaultController, type FaultSet } from './fault-set';
 import { startEventSourceMappings } from './event-source-mappings';
@@ -194,8 +197,27 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     };
     endpoint.setMetricsProvider(metrics);
 
+    // The live dashboard (`{AwsEndpoint}/_local/dashboard/`): counters sampled every second for its rates.
+    const ring = new RateRing();
+    const sampling = startSampling(ring, () => runtime.metrics());
+    stoppers.push(() => sampling.stop());
+    const dashboard = createDashboardServer(
+      createDashboardReader({
+        stackName,
+        ring,
+        totals: () => runtime.metrics(),
+        sqs: clients.sqs,
+        dynamodb: clients.dynamodb,
+        deadLetterQueueUrl: resolved.outputs.DeadLetterQueueUrl!,
+        aggregatesTableName: resolved.outputs.AggregatesTableName!,
+        eventsTableName: resolved.outputs.EventsTableName!,
+      }),
+    );
+    endpoint.setDashboardHandler((req, res) => dashboard.handle(req, res));
+    stoppers.push(() => endpoint.setDashboardHandler(undefined));
+
     const apiKeyValue = apiKeyValueOf(resources, resolved.outputs.ApiKeyId);
-    const outputs = buildOutputs({ stackName, templateOutputs: resolved.outputs, awsEndpoint: endpoint.url, apiKeyValue });
+    const outputs = buildOutputs({ stackName, templateOutputs: resolved.outputs, awsEndpoint: endpoint.url, apiKeyValue, dashboardUrl: `${endpoint.url}${DASHBOARD_PATH}` });
     endpoint.setReady(true);
     if (outputsFile) {
       writeOutputs(outputsFile, outputs);

@@ -5,7 +5,8 @@ import type { LocalResource } from './types';
 
 /**
  * The local run's outputs file: the same shape `cdk deploy --outputs-file` writes
- * (`{"<StackName>": {...}}`, contract §4), plus AwsEndpoint and ApiKeyValue.
+ * (`{"<StackName>": {...}}`, contract §4), plus AwsEndpoint, ApiKeyValue and DashboardUrl (the
+ * local cloud's live dashboard, contract §5).
  */
 
 export const DEFAULT_OUTPUTS_PATH = '.local/outputs.json';
@@ -27,6 +28,8 @@ export function buildOutputs(opts: {
   templateOutputs: Record<string, string>;
   awsEndpoint: string;
   apiKeyValue: string | undefined;
+  /** `{AwsEndpoint}/_local/dashboard/`; it replaces a template output of that name, if any. */
+  dashboardUrl?: string;
 }): StackOutputs {
   const missing = CONTRACT_OUTPUTS.filter((name) => opts.templateOutputs[name] === undefined);
   if (missing.length > 0) {
@@ -36,7 +39,12 @@ export function buildOutputs(opts: {
     throw new Error('The template declares no AWS::ApiGateway::ApiKey with a Value, so there is no ApiKeyValue to write');
   }
   return {
-    [opts.stackName]: { ...opts.templateOutputs, AwsEndpoint: opts.awsEndpoint, ApiKeyValue: opts.apiKeyValue },
+    [opts.stackName]: {
+      ...opts.templateOutputs,
+      AwsEndpoint: opts.awsEndpoint,
+      ApiKeyValue: opts.apiKeyValue,
+      ...(opts.dashboardUrl !== undefined ? { DashboardUrl: opts.dashboardUrl } : {}),
+    },
   };
 }
 
