@@ -6,6 +6,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { kinesisClient } from '../shared/aws';
 import { getStringFromEnv } from '../shared/env';
+import { METRIC } from '../shared/metric-names';
 import { logger, metrics } from '../shared/powertools';
 import { allowedOriginsFromEnv, errorResponse, headerValue, withCors } from './http';
 import { ingest, type CollectorDeps } from './ingest';
@@ -30,10 +31,10 @@ async function respond(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResu
   try {
     const { response, tally } = await ingest(event, { requestId: event.requestContext.requestId }, deps);
     if (tally) {
-      metrics.addMetric('EventsReceived', MetricUnit.Count, tally.received);
-      metrics.addMetric('EventsAccepted', MetricUnit.Count, tally.accepted);
-      metrics.addMetric('EventsRejected', MetricUnit.Count, tally.rejected);
-      metrics.addMetric('EventsRetry', MetricUnit.Count, tally.retry);
+      metrics.addMetric(METRIC.EventsReceived, MetricUnit.Count, tally.received);
+      metrics.addMetric(METRIC.EventsAccepted, MetricUnit.Count, tally.accepted);
+      metrics.addMetric(METRIC.EventsRejected, MetricUnit.Count, tally.rejected);
+      metrics.addMetric(METRIC.EventsRetry, MetricUnit.Count, tally.retry);
       if (tally.retry > 0) logger.warn('Events not written after retries', { ...tally });
     } else {
       logger.info('Request refused', { statusCode: response.statusCode, body: response.body });

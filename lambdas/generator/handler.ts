@@ -5,6 +5,7 @@ import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { secretsClient } from '../shared/aws';
 import { getNumberFromEnv, getStringFromEnv } from '../shared/env';
+import { METRIC } from '../shared/metric-names';
 import { logger, metrics } from '../shared/powertools';
 import { apiKeyFromSecret } from './api-key';
 import { runGenerator, type GeneratorConfig } from './run';
@@ -23,8 +24,8 @@ export async function generate(_event: ScheduledEvent): Promise<void> {
     onError: (error, eventCount) => logger.warn('Ingest request failed', { error, eventCount }),
   });
   const errors = summary.rejected + summary.refused + summary.undelivered;
-  metrics.addMetric('EventsGenerated', MetricUnit.Count, generated.total);
-  metrics.addMetric('GeneratorErrors', MetricUnit.Count, errors);
+  metrics.addMetric(METRIC.EventsGenerated, MetricUnit.Count, generated.total);
+  metrics.addMetric(METRIC.GeneratorErrors, MetricUnit.Count, errors);
   const log = errors > 0 ? logger.warn.bind(logger) : logger.info.bind(logger);
   log('Generator run finished', { generated, ...summary });
 }

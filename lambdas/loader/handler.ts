@@ -6,6 +6,7 @@ import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda'
 import { sqsClient } from '../shared/aws';
 import { documentClient } from '../shared/aws-dynamodb';
 import { getNumberFromEnv, getStringFromEnv } from '../shared/env';
+import { METRIC } from '../shared/metric-names';
 import { logger, metrics } from '../shared/powertools';
 import { loadRecords, type LoaderDeps } from './load';
 import { DynamoDbEventStore } from './store';
@@ -20,9 +21,9 @@ const deps: LoaderDeps = {
 
 export async function load(event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> {
   const { batchItemFailures, summary } = await loadRecords(event.Records, deps);
-  metrics.addMetric('EventsStored', MetricUnit.Count, summary.stored);
-  metrics.addMetric('EventsDuplicate', MetricUnit.Count, summary.duplicates);
-  metrics.addMetric('LoadFailed', MetricUnit.Count, summary.deadLettered);
+  metrics.addMetric(METRIC.EventsStored, MetricUnit.Count, summary.stored);
+  metrics.addMetric(METRIC.EventsDuplicate, MetricUnit.Count, summary.duplicates);
+  metrics.addMetric(METRIC.LoadFailed, MetricUnit.Count, summary.deadLettered);
   if (summary.deadLettered > 0 || summary.retried > 0) logger.warn('Batch loaded', { ...summary });
   else logger.info('Batch loaded', { ...summary });
   return { batchItemFailures };

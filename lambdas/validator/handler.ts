@@ -5,6 +5,7 @@ import middy from '@middy/core';
 import type { KinesisStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { kinesisClient, sqsClient } from '../shared/aws';
 import { getStringFromEnv } from '../shared/env';
+import { METRIC } from '../shared/metric-names';
 import { logger, metrics } from '../shared/powertools';
 import { messageBatchSender, streamWriter } from '../shared/delivery';
 import { validateBatch, type ValidatorDeps } from './validate-batch';
@@ -29,12 +30,12 @@ export async function validate(event: KinesisStreamEvent | SQSEvent): Promise<SQ
     throw new Error(`Unsupported event source ${source}`);
   }
   const { response, tally } = await validateBatch(event, deps);
-  metrics.addMetric('EventsValid', MetricUnit.Count, tally.valid);
-  metrics.addMetric('EventsInvalid', MetricUnit.Count, tally.invalid);
-  metrics.addMetric('RecordsUnparseable', MetricUnit.Count, tally.unparseable);
-  metrics.addMetric('EventsRedriven', MetricUnit.Count, tally.redriven);
-  metrics.addMetric('EventsRedriveFailed', MetricUnit.Count, tally.redriveFailed);
-  metrics.addMetric('EventsReplayed', MetricUnit.Count, tally.replayed);
+  metrics.addMetric(METRIC.EventsValid, MetricUnit.Count, tally.valid);
+  metrics.addMetric(METRIC.EventsInvalid, MetricUnit.Count, tally.invalid);
+  metrics.addMetric(METRIC.RecordsUnparseable, MetricUnit.Count, tally.unparseable);
+  metrics.addMetric(METRIC.EventsRedriven, MetricUnit.Count, tally.redriven);
+  metrics.addMetric(METRIC.EventsRedriveFailed, MetricUnit.Count, tally.redriveFailed);
+  metrics.addMetric(METRIC.EventsReplayed, MetricUnit.Count, tally.replayed);
   if (response.batchItemFailures.length > 0) {
     logger.warn('Records left for retry', { source, failed: response.batchItemFailures.length, of: event.Records.length });
   }

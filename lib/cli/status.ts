@@ -1,4 +1,5 @@
 import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { METRIC } from '../../lambdas/shared/metric-names';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { CliError, explainError } from './errors';
 import { formatAge } from './format';
@@ -77,14 +78,14 @@ export interface Backlog {
  */
 export function backlogFrom(counts: Record<string, number>): Backlog {
   return {
-    validator: n(counts, 'EventsAccepted') - n(counts, 'EventsValid') - n(counts, 'EventsInvalid'),
+    validator: n(counts, METRIC.EventsAccepted) - n(counts, METRIC.EventsValid) - n(counts, METRIC.EventsInvalid),
     loader:
-      n(counts, 'EventsValid') +
-      n(counts, 'EventsRedriven') +
-      n(counts, 'EventsReplayed') -
-      n(counts, 'EventsStored') -
-      n(counts, 'EventsDuplicate') -
-      n(counts, 'LoadFailed'),
+      n(counts, METRIC.EventsValid) +
+      n(counts, METRIC.EventsRedriven) +
+      n(counts, METRIC.EventsReplayed) -
+      n(counts, METRIC.EventsStored) -
+      n(counts, METRIC.EventsDuplicate) -
+      n(counts, METRIC.LoadFailed),
   };
 }
 
@@ -92,12 +93,12 @@ export function backlogFrom(counts: Record<string, number>): Backlog {
 export function evaluateStatus(signals: StatusSignals, thresholds: Thresholds, now: Date): StatusReport {
   const reasons: Reason[] = [];
   const { counts } = signals;
-  const received = n(counts, 'EventsReceived') || n(counts, 'EventsAccepted');
-  const judged = n(counts, 'EventsValid') + n(counts, 'EventsInvalid');
+  const received = n(counts, METRIC.EventsReceived) || n(counts, METRIC.EventsAccepted);
+  const judged = n(counts, METRIC.EventsValid) + n(counts, METRIC.EventsInvalid);
   const scope = signals.source === 'cloudwatch' ? `in the last ${formatAge(thresholds.windowSeconds)}` : 'since the local cloud started';
   const storedAge = signals.lastStoredAt ? (now.getTime() - signals.lastStoredAt.getTime()) / 1000 : undefined;
   const storedRecently = storedAge !== undefined && storedAge <= thresholds.windowSeconds;
-  const storedAny = n(counts, 'EventsStored') > 0 || storedRecently;
+  const storedAny = n(counts, METRIC.EventsStored) > 0 || storedRecently;
 
   if (received === 0 && !storedAny) {
     reasons.push({
@@ -106,8 +107,8 @@ export function evaluateStatus(signals: StatusSignals, thresholds: Thresholds, n
     });
   }
   if (judged > 0) {
-    const validity = n(counts, 'EventsValid') / judged;
-    const line = `validity ${(validity * 100).toFixed(1)}% (${n(counts, 'EventsValid')} valid, ${n(counts, 'EventsInvalid')} invalid ${scope})`;
+    const validity = n(counts, METRIC.EventsValid) / judged;
+    const line = `validity ${(validity * 100).toFixed(1)}% (${n(counts, METRIC.EventsValid)} valid, ${n(counts, METRIC.EventsInvalid)} invalid ${scope})`;
     reasons.push(
       validity < thresholds.minValidity
         ? { severity: 'degraded', message: `${line} is under ${(thresholds.minValidity * 100).toFixed(1)}%` }
@@ -131,9 +132,9 @@ export function evaluateStatus(signals: StatusSignals, thresholds: Thresholds, n
         : { severity: 'info', message: line },
     );
   }
-  const redriven = n(counts, 'EventsRedriven');
-  const redriveFailed = n(counts, 'EventsRedriveFailed');
-  const replayed = n(counts, 'EventsReplayed');
+  const redriven = n(counts, METRIC.EventsRedriven);
+  const redriveFailed = n(counts, METRIC.EventsRedriveFailed);
+  const replayed = n(counts, METRIC.EventsReplayed);
   if (redriven + redriveFailed + replayed > 0) {
     reasons.push({
       severity: 'info',
@@ -166,10 +167,10 @@ export function evaluateStatus(signals: StatusSignals, thresholds: Thresholds, n
       });
     }
   }
-  if (n(counts, 'LoadFailed') > 0) {
-    reasons.push({ severity: 'warn', message: `${n(counts, 'LoadFailed')} event(s) failed to load ${scope} (reason load_failed in the DLQ)` });
+  if (n(counts, METRIC.LoadFailed) > 0) {
+    reasons.push({ severity: 'warn', message: `${n(counts, METRIC.LoadFailed)} event(s) failed to load ${scope} (reason load_failed in the DLQ)` });
   }
-  if (received > 0 && n(counts, 'EventsValid') > 0 && !storedAny) {
+  if (received > 0 && n(counts, METRIC.EventsValid) > 0 && !storedAny) {
     reasons.push({ severity: 'degraded', message: `events are received and valid ${scope} but none was stored` });
   }
   if (signals.lastStoredAt) {
@@ -243,18 +244,18 @@ async function lastStoredHour(target: Target, now: Date, hours = 24): Promise<Da
 }
 
 export const COUNTED_METRICS = [
-  'EventsReceived',
-  'EventsAccepted',
-  'EventsRejected',
-  'EventsValid',
-  'EventsInvalid',
-  'RecordsUnparseable',
-  'EventsRedriven',
-  'EventsRedriveFailed',
-  'EventsReplayed',
-  'EventsStored',
-  'EventsDuplicate',
-  'LoadFailed',
+  METRIC.EventsReceived,
+  METRIC.EventsAccepted,
+  METRIC.EventsRejected,
+  METRIC.EventsValid,
+  METRIC.EventsInvalid,
+  METRIC.RecordsUnparseable,
+  METRIC.EventsRedriven,
+  METRIC.EventsRedriveFailed,
+  METRIC.EventsReplayed,
+  METRIC.EventsStored,
+  METRIC.EventsDuplicate,
+  METRIC.LoadFailed,
 ] as const;
 
 const LOOKBACK_SECONDS = 3 * 3600;
@@ -320,7 +321,7 @@ export async function cloudWatchSignals(target: Target, thresholds: Thresholds, 
   }
   const latest = (id: string) => [...(series.get(id) ?? [])].sort((a, b) => b.at.getTime() - a.at.getTime())[0]?.value;
   const iteratorAges = ['iterator_0', 'iterator_1'].map(latest).filter((v): v is number => v !== undefined);
-  const stored = (series.get('m_EventsStored') ?? []).filter((p) => p.value > 0).sort((a, b) => b.at.getTime() - a.at.getTime())[0];
+  const stored = (series.get(`m_${METRIC.EventsStored}`) ?? []).filter((p) => p.value > 0).sort((a, b) => b.at.getTime() - a.at.getTime())[0];
   const dlq = await dlqSignals(target, now);
   const dlqAge = latest('dlq_age');
   return {

@@ -1,4 +1,5 @@
 import type { MetricTotals } from './types';
+import { METRIC } from '../../lambdas/shared/metric-names';
 
 /**
  * The local cloud's one live progress line: what the functions counted (their EMF metric
@@ -18,10 +19,10 @@ export interface ProgressSample {
 export function sampleFrom(totals: MetricTotals, inDlq: number, at: number): ProgressSample {
   const count = (name: string) => totals[name] ?? 0;
   return {
-    accepted: count('EventsAccepted'),
-    valid: count('EventsValid'),
-    invalid: count('EventsInvalid'),
-    stored: count('EventsStored'),
+    accepted: count(METRIC.EventsAccepted),
+    valid: count(METRIC.EventsValid),
+    invalid: count(METRIC.EventsInvalid),
+    stored: count(METRIC.EventsStored),
     inDlq,
     at,
   };
