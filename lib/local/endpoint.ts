@@ -10,6 +10,7 @@ import { withSqsSendFaults } from './services/sqs-faults';
 import { callJsonTarget, requestUpstream, type UpstreamAnswer } from './services/upstream';
 import { SecretsManagerService } from './services/secrets-manager';
 import { SQS_ACTIONS, errorToQueryXml, jsonToQueryXml, queryToJson } from './services/sqs-query';
+import { MOVE_TASK_ACTIONS, SqsMoveTasks } from './services/sqs-move-tasks';
 
 /**
  * One endpoint for every local service, LocalStack-style (AWS_ENDPOINT_URL / --endpoint-url):
@@ -245,6 +246,12 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
       upstream.end(payload);
     });
 
+  // Message move tasks (DLQ redrive), which fauxqs lacks, are answered here; their moves go to fauxqs.
+  const moveTasks = new SqsMoveTasks({ call: (action, body) => callSqs(action, body, {}) });
+  /** One SQS action, JSON protocol, from either protocol's handler. */
+  const sqsAction = (action: string, body: Record<string, unknown>, headers: http.IncomingHttpHeaders) =>
+    MOVE_TASK_ACTIONS.has(action) ? moveTasks.handle(action, body) : withSqsSendFaults(faults, action, body, (forwarded) => callSqs(action, forwarded, headers));
+
   const handleSqsJson = async (req: http.IncomingMessage, res: http.ServerResponse, action: string): Promise<void> => {
     const raw = await readBody(req);
     let body: Record<string, unknown>;
@@ -256,7 +263,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     }
     const pathMatch = QUEUE_PATH.exec(new URL(req.url ?? '/', 'http://local').pathname);
     if (body.QueueUrl === undefined && pathMatch) body.QueueUrl = `${url}/${pathMatch[1]}/${pathMatch[2]}`;
-    const answer = await withSqsSendFaults(faults, action, body, (forwarded) => callSqs(action, forwarded, req.headers));
+    const answer = await sqsAction(action, body, req.headers);
     const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(answer.text) };
     if (answer.queryError) headers['x-amzn-query-error'] = answer.queryError;
     res.writeHead(answer.status, headers);
@@ -280,7 +287,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     }
     const pathMatch = QUEUE_PATH.exec(requestUrl.pathname);
     const translated = queryToJson(params, pathMatch ? `${url}/${pathMatch[1]}/${pathMatch[2]}` : undefined);
-    const answer = await withSqsSendFaults(faults, translated.action, translated.body, (forwarded) => callSqs(translated.action, forwarded, req.headers));
+    const answer = await sqsAction(translated.action, translated.body, req.headers);
     const json = (answer.text ? JSON.parse(answer.text) : {}) as Record<string, unknown>;
     if (answer.status >= 300) xml(answer.status, errorToQueryXml(json, answer.queryError, requestId));
     else xml(200, jsonToQueryXml(action, json, requestId));
@@ -401,6 +408,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     setReady: (value) => (ready = value),
     async close() {
       ready = false;
+      await moveTasks.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

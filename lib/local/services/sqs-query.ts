@@ -21,9 +21,12 @@ export const SQS_ACTIONS = new Set([
   'TagQueue',
   'UntagQueue',
   'ListQueueTags',
+  'StartMessageMoveTask',
+  'ListMessageMoveTasks',
+  'CancelMessageMoveTask',
 ]);
 
-const INTEGER_FIELDS = new Set(['DelaySeconds', 'MaxNumberOfMessages', 'VisibilityTimeout', 'WaitTimeSeconds', 'MaxResults']);
+const INTEGER_FIELDS = new Set(['DelaySeconds', 'MaxNumberOfMessages', 'VisibilityTimeout', 'WaitTimeSeconds', 'MaxResults', 'MaxNumberOfMessagesPerSecond']);
 
 /** Query members that become JSON lists under another name. */
 const LIST_NAMES: Record<string, string> = {
@@ -139,6 +142,7 @@ function fields(json: Record<string, unknown>, action: string): string {
         : key === 'Messages' ? 'Message'
         : key === 'Successful' ? `${action}ResultEntry`
         : key === 'Failed' ? 'BatchResultErrorEntry'
+        : key === 'Results' ? `${action}ResultEntry`
         : key.replace(/s$/, '');
       for (const item of value) xml += element(itemName, item, action);
     } else xml += element(key, value, action);
