@@ -170,6 +170,18 @@ describe('the live dashboard', () => {
     });
     for (const [chart, total] of Object.entries(sums)) expect(total, chart).toBeGreaterThan(0);
 
+    // Revenue is charted one currency at a time: USD first, another one picked in the select.
+    expect(await page.inputValue('#currency')).toBe('USD');
+    await page.selectOption('#currency', 'EUR');
+    const euro = await page.evaluate(() => {
+      const chart = (globalThis as unknown as { Chart: { getChart(id: string): { data: { datasets: Array<{ label: string; data: number[] }> } } | undefined } }).Chart.getChart('chart-revenue');
+      const set = chart?.data.datasets[0];
+      return { label: set?.label, total: (set?.data ?? []).reduce((a, b) => a + b, 0) };
+    });
+    expect(euro.label).toBe('EUR');
+    expect(euro.total).toBeGreaterThanOrEqual(10.5);
+    await page.selectOption('#currency', 'USD');
+
     // The hostile dead letter: shown as text, cut to a bounded length, never run as HTML.
     const dlqText = await text(page, '#dlq-reasons');
     expect(dlqText).toContain('validation_failed');

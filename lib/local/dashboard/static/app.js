@@ -105,6 +105,7 @@
   }
 
   var selectedCurrency;
+  var chosenCurrency;
 
   function render(data) {
     setText('stack', data.stackName);
@@ -190,8 +191,12 @@
     var select = $('currency');
     var sums = {};
     currencies.forEach(function (c) { sums[c] = revenue.currencies[c].reduce(function (a, b) { return a + b; }, 0); });
-    if (!selectedCurrency || currencies.indexOf(selectedCurrency) === -1) {
-      selectedCurrency = currencies.indexOf('USD') !== -1 ? 'USD' : currencies.slice().sort(function (a, b) { return sums[b] - sums[a]; })[0];
+    // Until someone picks one: USD, else EUR, else the first (amounts in different currencies are
+    // not comparable, so "the largest" would mean nothing).
+    if (!chosenCurrency || currencies.indexOf(chosenCurrency) === -1) {
+      selectedCurrency = ['USD', 'EUR'].filter(function (c) { return currencies.indexOf(c) !== -1; })[0] || currencies[0];
+    } else {
+      selectedCurrency = chosenCurrency;
     }
     var options = Array.prototype.map.call(select.options, function (o) { return o.value; });
     if (options.join() !== currencies.join()) {
@@ -223,7 +228,7 @@
   }
 
   $('currency').addEventListener('change', function (event) {
-    selectedCurrency = event.target.value;
+    chosenCurrency = event.target.value;
     if (lastData && lastData.aggregates) renderAggregates(lastData.aggregates);
   });
 
