@@ -77,6 +77,9 @@ const originListFromContext = z.preprocess(
     .refine((origins) => new Set(origins).size === origins.length, 'expected each origin once'),
 );
 
+/** One address, as SNS email subscriptions take it: no display name, no list. */
+const ALARM_EMAIL = /^[^\s@,;<>"]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
 export const API_QUOTA_PERIODS = ['DAY', 'WEEK', 'MONTH'] as const;
 
 export const TABLE_CAPACITIES = ['on-demand', 'provisioned'] as const;
@@ -141,6 +144,12 @@ const ConfigSchema = z.object({
   // Parts per aggregate item (lambdas/shared/aggregates.ts): more than one when many shards would
   // contend for one item. Only ever raise it: readers merge whatever parts exist.
   aggregateWriteShards: numberFromContext(1, 64, { integer: true }),
+  // Where the alarm topic (lib/constructs/observability.ts) sends email; empty: no subscription
+  // (subscribe anything else to the AlarmTopicArn output).
+  alarmEmail: z
+    .string({ error: 'expected an email address or an empty string' })
+    .trim()
+    .refine((email) => email === '' || ALARM_EMAIL.test(email), 'expected an email address (name@example.com) or an empty string for none'),
 });
 
 /** Cross-key rules: an auto scaling range must not be upside down. */

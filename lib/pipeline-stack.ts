@@ -7,6 +7,7 @@ import { EventStreams } from './constructs/event-streams';
 import { Generator } from './constructs/generator';
 import { IngestApi } from './constructs/ingest-api';
 import { Loader } from './constructs/loader';
+import { Observability } from './constructs/observability';
 import { PipelineConcern } from './constructs/pipeline-concern';
 import { Validator } from './constructs/validator';
 
@@ -31,7 +32,7 @@ export class PipelineStack extends Stack {
       redriveVisibilityTimeout: Validator.redriveVisibilityTimeout,
     });
     const ingest = new IngestApi(this, 'Ingest', { config, rawStream: streams.rawStream });
-    new Validator(this, 'Validation', {
+    const validation = new Validator(this, 'Validation', {
       config,
       rawStream: streams.rawStream,
       processedStream: streams.processedStream,
@@ -45,10 +46,20 @@ export class PipelineStack extends Stack {
       deadLetterQueue: deadLetters.deadLetterQueue,
       streamFailureQueue: deadLetters.streamFailureQueue,
     });
-    new Generator(this, 'Generation', { config, ingestUrl: ingest.url, apiKeySecret: ingest.apiKeySecret });
+    const generation = new Generator(this, 'Generation', { config, ingestUrl: ingest.url, apiKeySecret: ingest.apiKeySecret });
+    const observability = new Observability(this, 'Observability', {
+      config,
+      functions: { collector: ingest.collector, validator: validation.function, loader: loader.function, generator: generation.function },
+      api: ingest.api,
+      deadLetterQueue: deadLetters.deadLetterQueue,
+      streamFailureQueue: deadLetters.streamFailureQueue,
+    });
 
     // Typed by the contract's list: leaving one of its outputs out does not compile.
-    const outputs: Record<ContractOutput | 'ApiKeySecretArn' | 'StreamFailureQueueUrl', { value: string; description: string }> = {
+    const outputs: Record<
+      ContractOutput | 'ApiKeySecretArn' | 'StreamFailureQueueUrl' | 'DashboardUrl' | 'AlarmTopicArn',
+      { value: string; description: string }
+    > = {
       IngestUrl: { value: ingest.url, description: 'POST {IngestUrl}/events with header x-api-key' },
       ApiKeyId: { value: ingest.apiKey.keyId, description: 'API key id (its value is in ApiKeySecretArn)' },
       ApiKeySecretArn: { value: ingest.apiKeySecret.secretArn, description: 'Secret holding {"apiKey": "<value>"}' },
@@ -62,6 +73,9 @@ export class PipelineStack extends Stack {
         value: deadLetters.streamFailureQueue.queueUrl,
         description: 'Kinesis batches the event sources gave up on (input of pipeline replay)',
       },
+      // Not in the contract: the local run writes its own DashboardUrl (the local web dashboard).
+      DashboardUrl: { value: observability.dashboardUrl, description: 'CloudWatch dashboard: throughput, validity, DLQ, lag, alarm states' },
+      AlarmTopicArn: { value: observability.topic.topicArn, description: 'SNS topic the alarms notify (context alarmEmail subscribes an address)' },
     };
     for (const [outputId, output] of Object.entries(outputs)) new CfnOutput(this, outputId, output);
   }

@@ -50,6 +50,7 @@ describe('config', () => {
         streamBatchingWindowSeconds: '5',
         streamBatchSize: '500',
         aggregateWriteShards: '8',
+        alarmEmail: ' ops@example.com ',
       },
     });
     expect(loadConfig(app.node)).toEqual({
@@ -79,6 +80,7 @@ describe('config', () => {
       streamBatchingWindowSeconds: 5,
       streamBatchSize: 500,
       aggregateWriteShards: 8,
+      alarmEmail: 'ops@example.com',
     });
   });
 
