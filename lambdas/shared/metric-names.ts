@@ -52,3 +52,9 @@ export type ValidationErrorCode = (typeof VALIDATION_ERROR_CODES)[number];
 export function boundedErrorCode(code: string): ValidationErrorCode {
   return (VALIDATION_ERROR_CODES as readonly string[]).includes(code) ? (code as ValidationErrorCode) : 'other';
 }
+
+/**
+ * Alarm names are `<StackName>-<AlarmId>` (lib/constructs/observability.ts); `pipeline status`
+ * lists them by this prefix. Here rather than in the construct, so the CLI need not load aws-cdk-lib.
+ */
+export const alarmNamePrefix = (stackName: string) => `${stackName}-`;

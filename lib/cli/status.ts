@@ -1,5 +1,5 @@
-import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import { METRIC } from '../../lambdas/shared/metric-names';
+import { DescribeAlarmsCommand, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { alarmNamePrefix, METRIC } from '../../lambdas/shared/metric-names';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { CliError, explainError } from './errors';
 import { formatAge } from './format';
@@ -46,6 +46,17 @@ export interface StatusSignals {
   lastStoredAt?: Date;
   /** How lastStoredAt was found, for the reader. */
   lastStoredBasis?: string;
+  /** Messages in StreamFailureQueue: record ranges an event source gave up on (when the output is known). */
+  streamFailureDepth?: number;
+  /** The stack's CloudWatch alarms and their states (AWS: DescribeAlarms by the `<StackName>-` prefix). */
+  alarms?: AlarmSignal[];
+}
+
+export interface AlarmSignal {
+  name: string;
+  state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+  reason: string;
+  since?: Date;
 }
 
 export interface Reason {
@@ -168,7 +179,33 @@ export function evaluateStatus(signals: StatusSignals, thresholds: Thresholds, n
     }
   }
   if (n(counts, METRIC.LoadFailed) > 0) {
-    reasons.push({ severity: 'warn', message: `${n(counts, METRIC.LoadFailed)} event(s) failed to load ${scope} (reason load_failed in the DLQ)` });
+    // Not something a retry fixes: the loader gave up on these events (it logged each at ERROR).
+    reasons.push({
+      severity: 'degraded',
+      message: `${n(counts, METRIC.LoadFailed)} event(s) failed to load ${scope} (reason load_failed in the DLQ): see pipeline dlq stats --reason load_failed`,
+    });
+  }
+  if (signals.streamFailureDepth !== undefined && signals.streamFailureDepth > 0) {
+    reasons.push({
+      severity: 'degraded',
+      message: `${signals.streamFailureDepth} record range(s) given up on in StreamFailureQueue: see pipeline replay`,
+    });
+  }
+  if (signals.alarms) {
+    const firing = signals.alarms.filter((alarm) => alarm.state === 'ALARM');
+    for (const alarm of firing) {
+      const since = alarm.since ? ` since ${alarm.since.toISOString()} (${formatAge((now.getTime() - alarm.since.getTime()) / 1000)} ago)` : '';
+      reasons.push({ severity: 'degraded', message: `alarm ${alarm.name} is in ALARM${since}: ${alarm.reason}` });
+    }
+    if (signals.alarms.length === 0) {
+      reasons.push({ severity: 'warn', message: 'no CloudWatch alarm of this stack found (deployed before the Observability construct?)' });
+    } else if (firing.length === 0) {
+      const noData = signals.alarms.filter((alarm) => alarm.state === 'INSUFFICIENT_DATA').length;
+      reasons.push({
+        severity: 'info',
+        message: `alarms: none of ${signals.alarms.length} firing${noData > 0 ? ` (${noData} without data yet)` : ''}`,
+      });
+    }
   }
   if (received > 0 && n(counts, METRIC.EventsValid) > 0 && !storedAny) {
     reasons.push({ severity: 'degraded', message: `events are received and valid ${scope} but none was stored` });
@@ -199,10 +236,12 @@ export async function localSignals(target: Target, now: Date): Promise<StatusSig
   }
   const dlq = await dlqSignals(target, now);
   const last = await lastStoredHour(target, now);
+  const streamFailureDepth = await streamFailureSignal(target);
   return {
     source: 'local-counters',
     counts,
     ...dlq,
+    ...(streamFailureDepth !== undefined ? { streamFailureDepth } : {}),
     backlog: backlogFrom(counts),
     ...(last ? { lastStoredAt: last, lastStoredBasis: 'newest Aggregates hour holding events, by event_time' } : {}),
   };
@@ -219,6 +258,42 @@ async function dlqSignals(target: Target, now: Date): Promise<Pick<StatusSignals
     dlqDepth: depth.visible + depth.inFlight,
     dlqOldestAgeSeconds: ages.length > 0 ? Math.round(Math.max(...ages)) : undefined,
   };
+}
+
+/** Messages in StreamFailureQueue, when the outputs name it (it is not a contract output). */
+async function streamFailureSignal(target: Target): Promise<number | undefined> {
+  const queueUrl = target.outputs.values.StreamFailureQueueUrl;
+  if (!queueUrl) return undefined;
+  const depth = await queueDepth(target.sqs(), queueUrl);
+  return depth.visible + depth.inFlight;
+}
+
+const ALARM_STATES = new Set<AlarmSignal['state']>(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
+
+/** The stack's metric alarms (lib/constructs/observability.ts names them `<StackName>-<id>`). */
+export async function alarmSignals(target: Target): Promise<AlarmSignal[]> {
+  const alarms: AlarmSignal[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await target.cloudwatch().send(
+      new DescribeAlarmsCommand({
+        AlarmNamePrefix: alarmNamePrefix(target.outputs.stackName),
+        AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+        NextToken: nextToken,
+      }),
+    );
+    for (const alarm of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])]) {
+      const state = alarm.StateValue as AlarmSignal['state'] | undefined;
+      alarms.push({
+        name: alarm.AlarmName ?? '(unnamed)',
+        state: state && ALARM_STATES.has(state) ? state : 'INSUFFICIENT_DATA',
+        reason: alarm.StateReason ?? '',
+        ...(alarm.StateUpdatedTimestamp ? { since: alarm.StateUpdatedTimestamp } : {}),
+      });
+    }
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return alarms.sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /**
@@ -324,8 +399,12 @@ export async function cloudWatchSignals(target: Target, thresholds: Thresholds, 
   const stored = (series.get(`m_${METRIC.EventsStored}`) ?? []).filter((p) => p.value > 0).sort((a, b) => b.at.getTime() - a.at.getTime())[0];
   const dlq = await dlqSignals(target, now);
   const dlqAge = latest('dlq_age');
+  const streamFailureDepth = await streamFailureSignal(target);
+  const alarms = await alarmSignals(target);
   return {
     source: 'cloudwatch',
+    alarms,
+    ...(streamFailureDepth !== undefined ? { streamFailureDepth } : {}),
     counts,
     dlqDepth: dlq.dlqDepth,
     dlqOldestAgeSeconds: dlq.dlqDepth > 0 ? dlqAge : undefined,

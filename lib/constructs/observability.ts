@@ -21,7 +21,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../config';
-import { ERROR_CODE_DIMENSION, METRIC, type MetricName } from '../../lambdas/shared/metric-names';
+import { alarmNamePrefix, ERROR_CODE_DIMENSION, METRIC, type MetricName } from '../../lambdas/shared/metric-names';
 import { PipelineConcern } from './pipeline-concern';
 
 /** The functions the alarms watch, by the `service` their metrics carry (POWERTOOLS_SERVICE_NAME). */
@@ -137,8 +137,7 @@ export const ALARMS = {
 
 export type AlarmId = keyof typeof ALARMS;
 
-/** `<StackName>-<AlarmId>`: `pipeline status` lists the alarms by this prefix. */
-export const alarmNamePrefix = (stackName: string) => `${stackName}-`;
+export { alarmNamePrefix };
 
 export interface ObservabilityProps {
   readonly config: PipelineConfig;

@@ -1,9 +1,10 @@
-import { GetMetricDataCommand, CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DescribeAlarmsCommand, GetMetricDataCommand, CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseOutputs, REQUIRED_OUTPUTS, Target } from '../../../lib/cli/outputs';
 import {
+  alarmSignals,
   backlogFrom,
   cloudWatchSignals,
   COUNTED_METRICS,
@@ -111,18 +112,21 @@ describe('validity and backlog with redriven and replayed records', () => {
   });
 });
 
+// One mock per client class for the whole file (a second mockClient of the same class would replace the first).
+const cloudwatch = mockClient(CloudWatchClient);
+const sqs = mockClient(SQSClient);
+afterEach(() => {
+  cloudwatch.reset();
+  sqs.reset();
+});
+
 describe('cloudWatchSignals', () => {
-  const cloudwatch = mockClient(CloudWatchClient);
-  const sqs = mockClient(SQSClient);
-  afterEach(() => {
-    cloudwatch.reset();
-    sqs.reset();
-  });
 
   it("searches the stack's own namespace (the stack name), not every stage's", async () => {
     const values = Object.fromEntries(REQUIRED_OUTPUTS.map((name) => [name, `value-of-${name}`]));
     const target = new Target(parseOutputs({ 'EcommercePipeline-dev': values }, 'cdk-outputs.json'), { region: 'us-east-1' });
     cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
     sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' } });
 
     await cloudWatchSignals(target, DEFAULT_THRESHOLDS, NOW);
@@ -133,5 +137,96 @@ describe('cloudWatchSignals', () => {
     expect(searches).toContain(`SUM(SEARCH('{"EcommercePipeline-dev",service} MetricName="EventsValid"', 'Sum', 60))`);
     expect(searches.every((e) => e.includes(`'{"EcommercePipeline-dev",service} `))).toBe(true);
     expect(COUNTED_METRICS).toEqual(expect.arrayContaining(['EventsRedriven', 'EventsRedriveFailed', 'EventsReplayed']));
+  });
+});
+
+describe('alarms on AWS (DescribeAlarms)', () => {
+  const awsTarget = (extra: Record<string, string> = {}) =>
+    new Target(
+      parseOutputs({ 'EcommercePipeline-dev': { ...Object.fromEntries(REQUIRED_OUTPUTS.map((name) => [name, `value-of-${name}`])), ...extra } }, 'cdk-outputs.json'),
+      { region: 'us-east-1' },
+    );
+  const firedAt = new Date(NOW.getTime() - 5 * 60_000);
+
+  it("lists the stack's alarms by name prefix, every page, with state, reason and since", async () => {
+    cloudwatch
+      .on(DescribeAlarmsCommand)
+      .resolvesOnce({
+        MetricAlarms: [{ AlarmName: 'EcommercePipeline-dev-LoadFailed', StateValue: 'ALARM', StateReason: 'Threshold Crossed: 1 datapoint [2.0] was greater than the threshold (0.0).', StateUpdatedTimestamp: firedAt }],
+        NextToken: 'page-2',
+      })
+      .resolvesOnce({ MetricAlarms: [{ AlarmName: 'EcommercePipeline-dev-DeadLetterQueueMessages', StateValue: 'OK', StateReason: 'fine' }] });
+
+    const alarms = await alarmSignals(awsTarget());
+
+    const calls = cloudwatch.commandCalls(DescribeAlarmsCommand);
+    expect(calls).toHaveLength(2);
+    expect(calls[1]!.args[0].input.NextToken).toBe('page-2');
+    expect(calls.every((call) => call.args[0].input.AlarmNamePrefix === 'EcommercePipeline-dev-')).toBe(true);
+    expect(alarms).toEqual([
+      { name: 'EcommercePipeline-dev-DeadLetterQueueMessages', state: 'OK', reason: 'fine' },
+      { name: 'EcommercePipeline-dev-LoadFailed', state: 'ALARM', reason: expect.stringContaining('Threshold Crossed'), since: firedAt },
+    ]);
+  });
+
+  it('is DEGRADED when an alarm fires, naming it, its reason and since when', async () => {
+    cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        { AlarmName: 'EcommercePipeline-dev-Validity', StateValue: 'ALARM', StateReason: 'Threshold Crossed: validity 0.81 < 0.95', StateUpdatedTimestamp: firedAt },
+        { AlarmName: 'EcommercePipeline-dev-LoaderErrors', StateValue: 'OK', StateReason: 'ok' },
+      ],
+    });
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' } });
+
+    const signals = await cloudWatchSignals(awsTarget(), DEFAULT_THRESHOLDS, NOW);
+    const report = evaluateStatus({ ...signals, counts: healthy.counts, lastStoredAt: healthy.lastStoredAt }, DEFAULT_THRESHOLDS, NOW);
+
+    expect(report.status).toBe('DEGRADED');
+    expect(report.reasons.filter((r) => r.severity === 'degraded').map((r) => r.message)).toEqual([
+      `alarm EcommercePipeline-dev-Validity is in ALARM since ${firedAt.toISOString()} (5m 0s ago): Threshold Crossed: validity 0.81 < 0.95`,
+    ]);
+  });
+
+  it('stays HEALTHY when every alarm is OK or without data, and says so', async () => {
+    const report = verdict({
+      alarms: [
+        { name: 'EcommercePipeline-dev-Validity', state: 'OK', reason: '' },
+        { name: 'EcommercePipeline-dev-LoadFailed', state: 'INSUFFICIENT_DATA', reason: '' },
+      ],
+    });
+    expect(report.status).toBe('HEALTHY');
+    expect(report.reasons.map((r) => r.message)).toContain('alarms: none of 2 firing (1 without data yet)');
+  });
+
+  it('warns when the stack has no alarm at all', () => {
+    const report = verdict({ alarms: [] });
+    expect(report.status).toBe('HEALTHY');
+    expect(report.reasons.some((r) => r.severity === 'warn' && /no CloudWatch alarm/.test(r.message))).toBe(true);
+  });
+
+  it('reads StreamFailureQueue when the outputs name it', async () => {
+    cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({});
+    sqs.on(GetQueueAttributesCommand, { QueueUrl: 'https://sqs/sfq' }).resolves({ Attributes: { ApproximateNumberOfMessages: '2', ApproximateNumberOfMessagesNotVisible: '0' } });
+    sqs.on(GetQueueAttributesCommand, { QueueUrl: 'value-of-DeadLetterQueueUrl' }).resolves({ Attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' } });
+    const signals = await cloudWatchSignals(awsTarget({ StreamFailureQueueUrl: 'https://sqs/sfq' }), DEFAULT_THRESHOLDS, NOW);
+    expect(signals.streamFailureDepth).toBe(2);
+    expect(signals.alarms).toEqual([]);
+  });
+});
+
+describe('given-up work degrades, locally as on AWS', () => {
+  it('is DEGRADED on a load_failed dead letter (LoadFailed > 0)', () => {
+    const report = evaluateStatus({ ...healthy, source: 'local-counters', counts: { ...healthy.counts, LoadFailed: 1 } }, DEFAULT_THRESHOLDS, NOW);
+    expect(report.status).toBe('DEGRADED');
+    expect(report.reasons.find((r) => r.severity === 'degraded')?.message).toMatch(/1 event\(s\) failed to load since the local cloud started \(reason load_failed/);
+  });
+
+  it('is DEGRADED on a range given up on (a message in StreamFailureQueue)', () => {
+    const report = evaluateStatus({ ...healthy, source: 'local-counters', streamFailureDepth: 1 }, DEFAULT_THRESHOLDS, NOW);
+    expect(report.status).toBe('DEGRADED');
+    expect(report.reasons.find((r) => r.severity === 'degraded')?.message).toBe('1 record range(s) given up on in StreamFailureQueue: see pipeline replay');
+    expect(evaluateStatus({ ...healthy, source: 'local-counters', streamFailureDepth: 0 }, DEFAULT_THRESHOLDS, NOW).status).toBe('HEALTHY');
   });
 });
