@@ -31,7 +31,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function dateFrom(value: unknown): Date | undefined {
   if (typeof value !== 'string') return undefined;
   const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? undefined : date;
+  // Only instants ISO-8601 writes with a four-digit year: the stored event's received_at is one.
+  return Number.isNaN(date.getTime()) || !/^\d{4}-/.test(date.toISOString()) ? undefined : date;
 }
 
 /** A raw-stream record: an envelope written by the collector (or anything a producer put there). */

@@ -81,12 +81,21 @@ function toFieldErrors(issue: z.core.$ZodIssue, input: unknown, version: SchemaV
   return [fieldError(path, code, message)];
 }
 
+/** The instants ISO-8601 writes with a four-digit year in UTC. */
+const FIRST_ISO_INSTANT_MS = Date.parse('0000-01-01T00:00:00.000Z');
+const LAST_ISO_INSTANT_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
 function timeWindowErrors(eventTime: unknown, receivedAt: Date): FieldError[] {
   if (typeof eventTime !== 'string') return [];
   const eventMs = Date.parse(eventTime);
   // The format check passed but the calendar date does not exist (e.g. February 30).
   if (Number.isNaN(eventMs)) {
     return [fieldError('event_time', 'invalid_format', `event_time must be a real date-time (got ${shown(eventTime)})`)];
+  }
+  // Written with an offset, a date-time of year 0000 or 9999 can fall outside them in UTC, where the
+  // stored event's event_date (yyyy-mm-dd) could not be written.
+  if (eventMs < FIRST_ISO_INSTANT_MS || eventMs > LAST_ISO_INSTANT_MS) {
+    return [fieldError('event_time', 'invalid_format', `event_time must fall in the years 0000 to 9999 in UTC (got ${shown(eventTime)})`)];
   }
   const receivedMs = receivedAt.getTime();
   if (eventMs - receivedMs > LIMITS.maxFutureSkewMs) {
