@@ -4,6 +4,7 @@ import {
   SendMessageBatchCommand,
   StartMessageMoveTaskCommand,
   type MessageAttributeValue,
+  type StartMessageMoveTaskCommandOutput,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { deliverInChunks, type RetryPolicy } from '../../lambdas/shared/retry';
@@ -39,7 +40,7 @@ export interface RedriveSummary {
   byReason: Record<string, number>;
   /** In a dry run: what would move. */
   wouldMove?: Array<{ message_id: string; reason: string; codes: string[]; event_id?: unknown }>;
-  moveTask?: { taskHandle?: string; status?: string; moved?: number };
+  moveTask?: { taskHandle?: string; status?: string; moved?: number; toMove?: number };
 }
 
 /** What an endpoint without StartMessageMoveTask answers (fauxqs, older emulators). */
@@ -48,6 +49,8 @@ export function isUnsupportedOperation(error: unknown): boolean {
   const code = (error as { Code?: string })?.Code ?? (error as { code?: string })?.code ?? '';
   const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
   const message = error instanceof Error ? error.message : '';
+  // A queue that is not there (404 on AWS) is an answer about the queues, not about the action.
+  if (name === 'ResourceNotFoundException') return false;
   return (
     /UnsupportedOperation|UnknownOperation|InvalidAction|NotImplemented/i.test(`${name} ${code}`) ||
     status === 404 ||
@@ -125,17 +128,32 @@ async function moveTask(sqs: SQSClient, options: RedriveOptions): Promise<Redriv
     queueDepth(sqs, options.redriveQueueUrl),
   ]);
   if (!source.arn || !destination.arn) throw new CliError('cannot read the queue ARNs (GetQueueAttributes QueueArn)');
-  const started = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: source.arn, DestinationArn: destination.arn }));
+  let started: StartMessageMoveTaskCommandOutput;
+  try {
+    started = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: source.arn, DestinationArn: destination.arn }));
+  } catch (error) {
+    if (/already a task running/i.test(error instanceof Error ? error.message : '')) {
+      throw new CliError(
+        'a move task is already running on the DeadLetterQueue (started from the console or another redrive): wait for it to end, ' +
+          'or cancel it (aws sqs list-message-move-tasks / cancel-message-move-task)',
+      );
+    }
+    throw error;
+  }
   options.progress?.setTotal(source.visible);
   let moved = 0;
+  // The first look comes soon (a small DLQ moves in well under a second), then every pollMs.
+  let wait = Math.min(250, options.pollMs ?? 1_000);
   for (;;) {
     const { Results = [] } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: source.arn, MaxResults: 1 }));
     const task = Results.find((t) => t.TaskHandle === started.TaskHandle) ?? Results[0];
+    const toMove = task?.ApproximateNumberOfMessagesToMove;
+    if (toMove !== undefined) options.progress?.setTotal(toMove);
     const nowMoved = task?.ApproximateNumberOfMessagesMoved ?? 0;
-    if (nowMoved > moved) options.progress?.increment(nowMoved - moved);
+    if (nowMoved > moved) options.progress?.increment(nowMoved - moved, `moved ${nowMoved}${toMove !== undefined ? ` of ${toMove}` : ''}`);
     moved = nowMoved;
     if (!task || task.Status === 'COMPLETED' || task.Status === 'FAILED' || task.Status === 'CANCELLED') {
-      if (task?.Status === 'FAILED') throw new CliError(`the move task failed: ${task.FailureReason ?? 'no reason given'}`);
+      if (task?.Status === 'FAILED') throw new CliError(`the move task failed after moving ${moved}: ${task.FailureReason ?? 'no reason given'}`);
       return {
         path: 'move-task',
         moved,
@@ -143,10 +161,11 @@ async function moveTask(sqs: SQSClient, options: RedriveOptions): Promise<Redriv
         notDeleted: 0,
         failed: 0,
         byReason: {},
-        moveTask: { taskHandle: started.TaskHandle, status: task?.Status, moved },
+        moveTask: { taskHandle: started.TaskHandle, status: task?.Status, moved, toMove },
       };
     }
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1_000));
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    wait = options.pollMs ?? 1_000;
   }
 }
 

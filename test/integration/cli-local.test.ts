@@ -244,11 +244,12 @@ describe('pipeline CLI against the local cloud', () => {
     expect(after.map((row) => row.event_id).sort()).toEqual(all.map((row) => row.event_id).sort());
   });
 
-  it('redrive without a filter falls back to receive -> send -> delete here, nothing lost or doubled', async () => {
+  // Without --mode the local cloud now takes the StartMessageMoveTask path (redrive-move-task.test.ts).
+  it('redrive --mode copy moves everything by receive -> send -> delete, nothing lost or doubled', async () => {
     const all = await json<DlqRow[]>(['dlq', 'list']);
-    const run = await cli(['redrive']);
+    const run = await cli(['redrive', '--mode', 'copy']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/Path: receive -> send -> delete \(the endpoint does not support StartMessageMoveTask\)/);
+    expect(run.stdout).toMatch(/Path: receive -> send -> delete \(--mode copy\)/);
     expect(run.stdout).toMatch(new RegExp(`moved ${all.length}, looked at and not moved 0, failed 0, in both queues 0`));
     const after = await waitFor('the redriven messages to come back', async () => {
       const rows = await json<DlqRow[]>(['dlq', 'list']);

@@ -51,5 +51,7 @@ describe('isUnsupportedOperation', () => {
   it('does not mistake access or throttling errors for it', () => {
     expect(isUnsupportedOperation(Object.assign(new Error('denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }))).toBe(false);
     expect(isUnsupportedOperation(Object.assign(new Error('slow down'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }))).toBe(false);
+    // A 404 about a queue (the SourceArn or DestinationArn does not exist) is no reason to fall back to copying.
+    expect(isUnsupportedOperation(Object.assign(new Error('gone'), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } }))).toBe(false);
   });
 });
