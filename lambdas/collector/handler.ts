@@ -28,9 +28,16 @@ export async function collect(event: APIGatewayProxyEvent): Promise<APIGatewayPr
 }
 
 async function respond(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  // The correlation id: the API Gateway request id, also in every raw envelope (request_id), so
+  // the validator's log lines and dead letters carry it on. Cleared after each invocation (resetKeys).
+  logger.appendKeys({ request_id: event.requestContext?.requestId });
   try {
-    const { response, tally } = await ingest(event, { requestId: event.requestContext.requestId }, deps);
+    const { response, tally, results } = await ingest(event, { requestId: event.requestContext.requestId }, deps);
     if (tally) {
+      logger.info('Request ingested', {
+        ...tally,
+        accepted_event_ids: (results ?? []).filter((r) => r.status === 'accepted').map((r) => r.event_id),
+      });
       metrics.addMetric(METRIC.EventsReceived, MetricUnit.Count, tally.received);
       metrics.addMetric(METRIC.EventsAccepted, MetricUnit.Count, tally.accepted);
       metrics.addMetric(METRIC.EventsRejected, MetricUnit.Count, tally.rejected);
@@ -48,5 +55,5 @@ async function respond(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResu
 }
 
 export const handler = middy(collect)
-  .use(injectLambdaContext(logger))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics, { captureColdStartMetric: true }));

@@ -37,6 +37,8 @@ export interface IngestOutcome {
   response: APIGatewayProxyResult;
   /** Absent when the request was refused as a whole. */
   tally?: IngestTally;
+  /** Per item, when the request was read (for the correlation log). */
+  results?: ItemResult[];
 }
 
 export interface IngestContext {
@@ -101,7 +103,7 @@ export async function ingest(
   });
 
   const tally = tallyOf(results);
-  return { tally, response: responseFor(tally, results) };
+  return { tally, results, response: responseFor(tally, results) };
 }
 
 /**

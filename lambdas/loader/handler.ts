@@ -20,12 +20,17 @@ const deps: LoaderDeps = {
 };
 
 export async function load(event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> {
-  const { batchItemFailures, summary } = await loadRecords(event.Records, deps);
+  const { batchItemFailures, summary, storeLag } = await loadRecords(event.Records, deps);
   metrics.addMetric(METRIC.EventsStored, MetricUnit.Count, summary.stored);
   metrics.addMetric(METRIC.EventsDuplicate, MetricUnit.Count, summary.duplicates);
   metrics.addMetric(METRIC.LoadFailed, MetricUnit.Count, summary.deadLettered);
-  if (summary.deadLettered > 0 || summary.retried > 0) logger.warn('Batch loaded', { ...summary });
-  else logger.info('Batch loaded', { ...summary });
+  // Data quality: lag from event_time to stored, this batch's average and maximum.
+  if (storeLag) {
+    metrics.addMetric(METRIC.StoreLagSeconds, MetricUnit.Seconds, storeLag.averageSeconds);
+    metrics.addMetric(METRIC.StoreLagMaxSeconds, MetricUnit.Seconds, storeLag.maxSeconds);
+  }
+  if (summary.deadLettered > 0 || summary.retried > 0) logger.warn('Batch loaded', { ...summary, ...storeLag });
+  else logger.info('Batch loaded', { ...summary, ...storeLag });
   return { batchItemFailures };
 }
 

@@ -34,8 +34,15 @@ export interface LoadSummary {
   writes: number;
 }
 
+/** Seconds from event_time to stored, over the events this invocation stored (none: undefined). */
+export interface StoreLag {
+  averageSeconds: number;
+  maxSeconds: number;
+}
+
 export interface LoadResult extends KinesisStreamBatchResponse {
   summary: LoadSummary;
+  storeLag?: StoreLag;
 }
 
 type Outcome = { kind: 'created' } | EntryRefusal;
@@ -159,8 +166,10 @@ export async function loadRecords(records: readonly KinesisStreamRecord[], deps:
     });
     summary.deadLettered = sent.length;
     for (const failure of sent) {
+      const eventId = (failure.record as { event_id?: unknown } | null)?.event_id;
       deps.log?.error('Record could not be stored: sent to the DeadLetterQueue', {
         reason: 'load_failed',
+        ...(typeof eventId === 'string' ? { event_id: eventId } : {}),
         shard_id: failure.position.shardId,
         sequence_number: failure.position.sequenceNumber,
         errors: failure.errors.slice(0, 3),
@@ -173,8 +182,15 @@ export async function loadRecords(records: readonly KinesisStreamRecord[], deps:
     }
   }
 
+  const storedAt = now().getTime();
+  const lags: number[] = [];
   for (const [index, outcome] of outcomes) {
-    if (outcome.kind === 'created') summary.stored += 1;
+    if (outcome.kind === 'created') {
+      summary.stored += 1;
+      const d = decoded[index];
+      const eventTime = d?.ok ? Date.parse(d.event.event_time) : Number.NaN;
+      if (Number.isFinite(eventTime)) lags.push(Math.max(0, (storedAt - eventTime) / 1000));
+    }
     else if (index < retryFrom && outcome.kind === 'rewritten') summary.rewritten += 1;
     else if (index < retryFrom && outcome.kind === 'duplicate') summary.duplicates += 1;
   }
@@ -182,7 +198,8 @@ export async function loadRecords(records: readonly KinesisStreamRecord[], deps:
   // Lambda checkpoints before the lowest reported record: report it and everything after it.
   const batchItemFailures = decoded.slice(retryFrom).map((d) => ({ itemIdentifier: d.position.sequenceNumber }));
   summary.retried = batchItemFailures.length;
-  return { batchItemFailures, summary };
+  const storeLag = lags.length > 0 ? { averageSeconds: lags.reduce((a, b) => a + b, 0) / lags.length, maxSeconds: Math.max(...lags) } : undefined;
+  return { batchItemFailures, summary, ...(storeLag ? { storeLag } : {}) };
 }
 
 /**

@@ -15,7 +15,7 @@ export type Pass = 'first' | 'redrive' | 'replay';
 
 /** Where one incoming record goes: on to the processed stream, or to the DeadLetterQueue. */
 export type Routed =
-  | { itemId: string; to: 'processed'; event: EnrichedEvent; pass: Pass }
+  | { itemId: string; to: 'processed'; event: EnrichedEvent; pass: Pass; requestId?: string }
   | { itemId: string; to: 'dead_letter'; message: DeadLetterMessage; category: 'invalid' | 'unparseable'; pass: Pass };
 
 /** `arn:aws:kinesis:<region>:<account>:stream/<name>` -> `<name>`; SQS ARNs end in the queue name. */
@@ -70,7 +70,7 @@ export function routeKinesisRecord(record: KinesisStreamRecord, now: Date): Rout
   const verdict = validateEvent(envelope.data.event, receivedAt);
   if (verdict.ok) {
     const event = enrichEvent(verdict.event, { receivedAt, processedAt: now, originalVersion: verdict.originalVersion });
-    return { itemId, to: 'processed', event, pass };
+    return { itemId, to: 'processed', event, pass, requestId: envelope.data.request_id };
   }
   return {
     itemId,
@@ -124,7 +124,7 @@ export function routeRedriveMessage(record: SQSRecord, now: Date): Routed {
   const verdict = validateEvent(candidate.event, receivedAt);
   if (verdict.ok) {
     const event = enrichEvent(verdict.event, { receivedAt, processedAt: now, originalVersion: verdict.originalVersion });
-    return { itemId, to: 'processed', event, pass: 'redrive' };
+    return { itemId, to: 'processed', event, pass: 'redrive', requestId: requestIdOf(message.source) };
   }
   return {
     itemId,
@@ -139,6 +139,11 @@ export function routeRedriveMessage(record: SQSRecord, now: Date): Routed {
       attempts: message.attempts + 1,
     },
   };
+}
+
+function requestIdOf(source: DeadLetterMessage['source']): string | undefined {
+  const value = (source as Record<string, unknown>).request_id;
+  return typeof value === 'string' ? value : undefined;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   type MessageEntry,
   type StreamEntry,
 } from '../shared/delivery';
+import { boundedErrorCode, type ValidationErrorCode } from '../shared/metric-names';
 import { deliverInChunks, type RetryClock, type RetryPolicy } from '../shared/retry';
 import { routeKinesisRecord, routeRedriveMessage, type Routed } from './route';
 
@@ -22,6 +23,28 @@ export interface ValidatorDeps {
   retry?: { policy?: RetryPolicy; clock?: RetryClock };
   onDeliveryError?: (error: unknown, destination: Destination, entryCount: number) => void;
   onRoutingError?: (error: unknown, itemId: string) => void;
+  /** Each record handed on (called after delivery, for records that count): the correlation log. */
+  onHandedOn?: (entry: HandedOn) => void;
+}
+
+/** One record's journey through the validator, keyed for Logs Insights by event_id and request_id. */
+export interface HandedOn {
+  event_id?: string;
+  request_id?: string;
+  to: Destination;
+  pass: 'first' | 'redrive' | 'replay';
+  reason?: string;
+  error_codes?: string[];
+}
+
+/**
+ * Data quality per batch (seed 002's batch metrics): records in, and for first-pass records the
+ * errors by code, counting each record once per code it has (so a code's count over the records
+ * judged is the share of records with that error). Codes outside the known set count as `other`.
+ */
+export interface BatchQuality {
+  records: number;
+  errorCodes: Partial<Record<ValidationErrorCode, number>>;
 }
 
 /**
@@ -47,6 +70,7 @@ export interface ValidatorTally {
 export interface BatchOutcome {
   response: SQSBatchResponse;
   tally: ValidatorTally;
+  quality: BatchQuality;
 }
 
 export function isKinesisEvent(event: KinesisStreamEvent | SQSEvent): event is KinesisStreamEvent {
@@ -144,8 +168,34 @@ export async function validateBatch(event: KinesisStreamEvent | SQSEvent, deps: 
     else tally.invalid++;
   }
 
+  const quality: BatchQuality = { records: items.length, errorCodes: {} };
+  for (const item of routed) {
+    if (!counts(item.position)) continue;
+    if (item.to === 'processed') {
+      deps.onHandedOn?.({ event_id: item.event.event_id, request_id: item.requestId, to: 'processed_stream', pass: item.pass });
+      continue;
+    }
+    const codes = [...new Set(item.message.errors.map((error) => boundedErrorCode(error.code)))];
+    if (item.pass === 'first') {
+      for (const code of codes) quality.errorCodes[code] = (quality.errorCodes[code] ?? 0) + 1;
+    }
+    const record = item.message.record;
+    const eventId = typeof record === 'object' && record !== null && typeof (record as Record<string, unknown>).event_id === 'string'
+      ? ((record as Record<string, unknown>).event_id as string)
+      : undefined;
+    const requestId = (item.message.source as Record<string, unknown>).request_id;
+    deps.onHandedOn?.({
+      event_id: eventId,
+      request_id: typeof requestId === 'string' ? requestId : undefined,
+      to: 'dead_letter_queue',
+      pass: item.pass,
+      reason: item.message.reason,
+      error_codes: codes,
+    });
+  }
+
   const batchItemFailures = items
     .filter((_, position) => !counts(position))
     .map(({ itemId }) => ({ itemIdentifier: itemId }));
-  return { response: { batchItemFailures }, tally };
+  return { response: { batchItemFailures }, tally, quality };
 }

@@ -2,7 +2,7 @@ import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { metrics } from '../../../lambdas/shared/powertools';
+import { logger, metrics } from '../../../lambdas/shared/powertools';
 import { jsonPost } from '../../fixtures/apigw';
 import { sampleEventV3 } from '../../fixtures/events';
 
@@ -73,5 +73,20 @@ describe('collector handler', () => {
     const response = await collector.handler(jsonPost(event), context);
     expect(response.statusCode).toBe(202);
     expect(JSON.parse(response.body).results[0]).toMatchObject({ event_id: event.event_id, status: 'accepted', valid: true });
+  });
+});
+
+describe('collector correlation log', () => {
+  it('appends the API request id to its log keys and logs the accepted event ids', async () => {
+    kinesisMock.on(PutRecordsCommand).resolves({ FailedRecordCount: 0, Records: [{ SequenceNumber: '1', ShardId: 'shardId-000000000000' }] });
+    const appendKeys = vi.spyOn(logger, 'appendKeys');
+    const info = vi.spyOn(logger, 'info');
+    const request = jsonPost({ events: [sampleEventV3({ event_time: new Date().toISOString() })] });
+    const response = await collector.collect(request);
+
+    expect(appendKeys).toHaveBeenCalledWith({ request_id: request.requestContext.requestId });
+    const eventId = JSON.parse(response.body).results[0].event_id;
+    const ingested = info.mock.calls.find(([message]) => message === 'Request ingested');
+    expect(ingested?.[1]).toMatchObject({ accepted: 1, accepted_event_ids: [eventId] });
   });
 });
