@@ -1,3 +1,4 @@
+import { METRIC } from '../../../lambdas/shared/metric-names';
 import type { MetricTotals } from '../types';
 
 /**
@@ -9,10 +10,10 @@ import type { MetricTotals } from '../types';
 
 /** The stages the dashboard charts, and the counter each one is. */
 export const STAGES = [
-  { key: 'accepted', metric: 'EventsAccepted', label: 'accepted (collector)' },
-  { key: 'valid', metric: 'EventsValid', label: 'valid (validator)' },
-  { key: 'invalid', metric: 'EventsInvalid', label: 'invalid (validator)' },
-  { key: 'stored', metric: 'EventsStored', label: 'stored (loader)' },
+  { key: 'accepted', metric: METRIC.EventsAccepted, label: 'accepted (collector)' },
+  { key: 'valid', metric: METRIC.EventsValid, label: 'valid (validator)' },
+  { key: 'invalid', metric: METRIC.EventsInvalid, label: 'invalid (validator)' },
+  { key: 'stored', metric: METRIC.EventsStored, label: 'stored (loader)' },
 ] as const;
 
 export type StageKey = (typeof STAGES)[number]['key'];

@@ -9,7 +9,7 @@ const MODULE = 'lambdas/shared/metric-names.ts';
  * Files still being written by other work, checked once it lands: the local web dashboard
  * (lib/local/dashboard) names the counters it charts. Remove the entry to hold it to the rule.
  */
-const PENDING = ['lib/local/dashboard/'];
+const PENDING: string[] = [];
 
 function sources(dir: string): string[] {
   return readdirSync(join(root, dir)).flatMap((name) => {
