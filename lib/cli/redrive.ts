@@ -1,3 +1,4 @@
+import { sendableAttributes } from '../sqs-attributes';
 import {
   DeleteMessageBatchCommand,
   ListMessageMoveTasksCommand,
@@ -264,18 +265,6 @@ async function moveBatch(
   return unsent;
 }
 
-/** Received attributes carry list fields SendMessage refuses; keep the values only. */
-function sendableAttributes(attributes: Record<string, MessageAttributeValue>): Record<string, MessageAttributeValue> {
-  const out: Record<string, MessageAttributeValue> = {};
-  for (const [name, value] of Object.entries(attributes)) {
-    out[name] = {
-      DataType: value.DataType,
-      ...(value.StringValue !== undefined ? { StringValue: value.StringValue } : {}),
-      ...(value.BinaryValue !== undefined ? { BinaryValue: value.BinaryValue } : {}),
-    };
-  }
-  return out;
-}
 
 function attributesSize(attributes: Record<string, MessageAttributeValue>): number {
   let size = 0;

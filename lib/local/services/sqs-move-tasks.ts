@@ -1,3 +1,4 @@
+import { sendableAttributes } from '../../sqs-attributes';
 import { randomUUID } from 'node:crypto';
 import type { SqsAnswer } from './sqs-faults';
 
@@ -348,7 +349,7 @@ export class SqsMoveTasks {
         Entries: messages.map((m, index) => ({
           Id: String(index),
           MessageBody: m.Body,
-          ...(m.MessageAttributes && Object.keys(m.MessageAttributes).length > 0 ? { MessageAttributes: sendable(m.MessageAttributes) } : {}),
+          ...(m.MessageAttributes && Object.keys(m.MessageAttributes).length > 0 ? { MessageAttributes: sendableAttributes(m.MessageAttributes) } : {}),
           ...(task.fifo ? { MessageGroupId: m.Attributes?.MessageGroupId ?? 'redrive', MessageDeduplicationId: m.MessageId } : {}),
         })),
       });
@@ -407,18 +408,6 @@ interface ReceivedMessage {
   MessageAttributes?: Record<string, { DataType?: string; StringValue?: string; BinaryValue?: string }>;
 }
 
-/** Received attributes may carry list members SendMessage refuses: keep the values. */
-function sendable(attributes: NonNullable<ReceivedMessage['MessageAttributes']>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(attributes)) {
-    out[name] = {
-      DataType: value.DataType,
-      ...(value.StringValue !== undefined ? { StringValue: value.StringValue } : {}),
-      ...(value.BinaryValue !== undefined ? { BinaryValue: value.BinaryValue } : {}),
-    };
-  }
-  return out;
-}
 
 function entry(task: Task): Record<string, unknown> {
   return {

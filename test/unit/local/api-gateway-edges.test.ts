@@ -4,7 +4,7 @@ import { createApiGateway, MAX_REQUEST_LINE_AND_HEADER_BYTES } from '../../../li
 import { startAwsEndpoint, type AwsEndpoint } from '../../../lib/local/endpoint';
 import { createLambdaRuntime, type LambdaRuntime } from '../../../lib/local/lambda-runtime';
 import type { LocalResource } from '../../../lib/local/types';
-import { ACCOUNT_ID, REGION, functionResource } from '../../fixtures/local-functions/resources';
+import { ACCOUNT_ID, REGION, functionResource, templateResource } from '../../fixtures/local-functions/resources';
 
 // Issue 9: hostile requests at the edge of the local API Gateway, answered as a REST API does:
 // headers over the 10 KB quota (a JSON body, not an empty 431), a body that stalls (408 and the
@@ -12,13 +12,7 @@ import { ACCOUNT_ID, REGION, functionResource } from '../../fixtures/local-funct
 
 const proxyFn = functionResource('Collector', 'api-proxy');
 const uri = `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${proxyFn.attributes.Arn}/invocations`;
-const resource = (logicalId: string, type: string, properties: Record<string, unknown>, ref: string, attributes: Record<string, string> = {}): LocalResource => ({
-  logicalId,
-  type,
-  properties,
-  ref,
-  attributes,
-});
+const resource = templateResource;
 const resources: LocalResource[] = [
   proxyFn,
   resource('Api', 'AWS::ApiGateway::RestApi', { Name: 'Api' }, 'api1', { RootResourceId: 'root1' }),

@@ -4,19 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiGateway } from '../../../lib/local/api-gateway';
 import { createLambdaRuntime, type LambdaRuntime } from '../../../lib/local/lambda-runtime';
 import type { LocalResource } from '../../../lib/local/types';
-import { ACCOUNT_ID, REGION, functionResource } from '../../fixtures/local-functions/resources';
+import { ACCOUNT_ID, REGION, functionResource, templateResource } from '../../fixtures/local-functions/resources';
 
 // One API with binary media types */* (as the ingest API), a proxy resource and a method whose
 // integration times out after 1.5 s (TimeoutInMillis; 29 s when unset).
 const sized = functionResource('Sized', 'api-sized');
 const uri = `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${sized.attributes.Arn}/invocations`;
-const resource = (logicalId: string, type: string, properties: Record<string, unknown>, ref: string, attributes: Record<string, string> = {}): LocalResource => ({
-  logicalId,
-  type,
-  properties,
-  ref,
-  attributes,
-});
+const resource = templateResource;
 const resources: LocalResource[] = [
   sized,
   resource('Api', 'AWS::ApiGateway::RestApi', { Name: 'Api', BinaryMediaTypes: ['*/*'] }, 'api1', { RootResourceId: 'root1' }),

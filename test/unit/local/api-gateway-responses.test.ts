@@ -3,19 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiGateway } from '../../../lib/local/api-gateway';
 import type { Invoker, LocalResource } from '../../../lib/local/types';
-import { ACCOUNT_ID, REGION } from '../../fixtures/local-functions/resources';
+import { ACCOUNT_ID, REGION, templateResource } from '../../fixtures/local-functions/resources';
 
 // The API's AWS::ApiGateway::GatewayResponse resources shape API Gateway's own errors locally as
 // on AWS: the response of the error's type, else DEFAULT_4XX/DEFAULT_5XX; static headers and
 // the JSON template with $context.error.messageString (the quoted message).
 
-const resource = (logicalId: string, type: string, properties: Record<string, unknown>, ref: string, attributes: Record<string, string> = {}): LocalResource => ({
-  logicalId,
-  type,
-  properties,
-  ref,
-  attributes,
-});
+const resource = templateResource;
 const ORIGIN = 'https://shop.example.com';
 const template = { 'application/json': '{"message":$context.error.messageString}' };
 const resources: LocalResource[] = [

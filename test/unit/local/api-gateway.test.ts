@@ -5,7 +5,7 @@ import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schema
 import { createApiGateway, isBinary } from '../../../lib/local/api-gateway';
 import { createLambdaRuntime, type LambdaRuntime } from '../../../lib/local/lambda-runtime';
 import type { Invoker, LocalResource } from '../../../lib/local/types';
-import { ACCOUNT_ID, REGION, functionResource } from '../../fixtures/local-functions/resources';
+import { ACCOUNT_ID, REGION, functionResource, templateResource } from '../../fixtures/local-functions/resources';
 
 // Resources as the template reader resolves CDK's RestApi, LambdaIntegration, CORS preflight,
 // ApiKey, UsagePlan and UsagePlanKey.
@@ -13,13 +13,7 @@ const proxyFn = functionResource('Collector', 'api-proxy');
 const failFn = functionResource('Broken', 'fail');
 const uri = (fn: LocalResource) =>
   `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${fn.attributes.Arn}/invocations`;
-const resource = (logicalId: string, type: string, properties: Record<string, unknown>, ref: string, attributes: Record<string, string> = {}): LocalResource => ({
-  logicalId,
-  type,
-  properties,
-  ref,
-  attributes,
-});
+const resource = templateResource;
 
 const API_KEY = 'local-api-key-value-0123456789';
 const resources: LocalResource[] = [
