@@ -6,15 +6,16 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { kinesisClient } from '../shared/aws';
 import { getStringFromEnv } from '../shared/env';
+import { ENV } from '../shared/env-names';
 import { METRIC } from '../shared/metric-names';
 import { logger, metrics } from '../shared/powertools';
 import { allowedOriginsFromEnv, errorResponse, headerValue, withCors } from './http';
 import { ingest, type CollectorDeps } from './ingest';
 import { streamWriter } from '../shared/delivery';
 
-const rawStreamName = getStringFromEnv('RAW_STREAM_NAME');
+const rawStreamName = getStringFromEnv(ENV.collector.RAW_STREAM_NAME);
 // lib/constructs/ingest-api.ts passes corsAllowedOrigins; absent (tests, old stacks): no CORS.
-const allowedOrigins = allowedOriginsFromEnv(process.env.CORS_ALLOWED_ORIGINS);
+const allowedOrigins = allowedOriginsFromEnv(process.env[ENV.collector.CORS_ALLOWED_ORIGINS]);
 
 const deps: CollectorDeps = {
   putRecords: streamWriter(kinesisClient({ requestTimeoutMs: 2_000, maxAttempts: 2 }), rawStreamName),

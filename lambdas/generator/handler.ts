@@ -5,17 +5,18 @@ import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { secretsClient } from '../shared/aws';
 import { getNumberFromEnv, getStringFromEnv } from '../shared/env';
+import { ENV } from '../shared/env-names';
 import { METRIC } from '../shared/metric-names';
 import { logger, metrics } from '../shared/powertools';
 import { apiKeyFromSecret } from './api-key';
 import { runGenerator, type GeneratorConfig } from './run';
 
 const config: GeneratorConfig = {
-  ingestUrl: getStringFromEnv('INGEST_URL'),
-  eventsPerRun: getNumberFromEnv('GENERATOR_EVENTS_PER_RUN'),
-  invalidShare: getNumberFromEnv('GENERATOR_INVALID_SHARE', 0.02),
+  ingestUrl: getStringFromEnv(ENV.generator.INGEST_URL),
+  eventsPerRun: getNumberFromEnv(ENV.generator.GENERATOR_EVENTS_PER_RUN),
+  invalidShare: getNumberFromEnv(ENV.generator.GENERATOR_INVALID_SHARE, 0.02),
 };
-const apiKeySecretArn = getStringFromEnv('API_KEY_SECRET_ARN');
+const apiKeySecretArn = getStringFromEnv(ENV.generator.API_KEY_SECRET_ARN);
 
 export async function generate(_event: ScheduledEvent): Promise<void> {
   const apiKey = await apiKeyFromSecret(secretsClient(), apiKeySecretArn);

@@ -6,16 +6,17 @@ import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda'
 import { sqsClient } from '../shared/aws';
 import { documentClient } from '../shared/aws-dynamodb';
 import { getNumberFromEnv, getStringFromEnv } from '../shared/env';
+import { ENV } from '../shared/env-names';
 import { METRIC } from '../shared/metric-names';
 import { logger, metrics } from '../shared/powertools';
 import { loadRecords, type LoaderDeps } from './load';
 import { DynamoDbEventStore } from './store';
 
 const deps: LoaderDeps = {
-  store: new DynamoDbEventStore(documentClient(), getStringFromEnv('EVENTS_TABLE_NAME'), getStringFromEnv('AGGREGATES_TABLE_NAME')),
+  store: new DynamoDbEventStore(documentClient(), getStringFromEnv(ENV.loader.EVENTS_TABLE_NAME), getStringFromEnv(ENV.loader.AGGREGATES_TABLE_NAME)),
   sqs: sqsClient(),
-  deadLetterQueueUrl: getStringFromEnv('DEAD_LETTER_QUEUE_URL'),
-  aggregateWriteShards: getNumberFromEnv('AGGREGATE_WRITE_SHARDS', 1),
+  deadLetterQueueUrl: getStringFromEnv(ENV.loader.DEAD_LETTER_QUEUE_URL),
+  aggregateWriteShards: getNumberFromEnv(ENV.loader.AGGREGATE_WRITE_SHARDS, 1),
   log: logger,
 };
 

@@ -1,5 +1,6 @@
 import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EnrichedEvent } from '../shared/events';
+import { ENV } from '../shared/env-names';
 import { aggregateAttributes, type AggregateContribution } from '../shared/aggregates';
 
 export type DocumentSender = Pick<DynamoDBDocumentClient, 'send'>;
@@ -62,10 +63,10 @@ export function expiresAt(receivedAt: string, ttlDays: number): number {
 
 /** EVENTS_TTL_DAYS, as the loader construct sets it: absent or 0 keeps events forever. */
 export function ttlDaysFromEnv(env: Record<string, string | undefined> = process.env): number {
-  const raw = env.EVENTS_TTL_DAYS;
+  const raw = env[ENV.loader.EVENTS_TTL_DAYS];
   if (raw === undefined || raw.trim() === '') return 0;
   const days = Number(raw);
-  if (!Number.isInteger(days) || days < 0) throw new Error(`Environment variable EVENTS_TTL_DAYS must be a whole number of days, got "${raw}"`);
+  if (!Number.isInteger(days) || days < 0) throw new Error(`Environment variable ${ENV.loader.EVENTS_TTL_DAYS} must be a whole number of days, got "${raw}"`);
   return days;
 }
 

@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { ENV } from './env-names';
 
 // One logger and metrics per function container. Service name and namespace come from
 // POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE, set by the function construct (the
@@ -9,4 +10,4 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 // a ColdStart annotation. Active tracing stays on in the template: Lambda still records each
 // invocation's segment (init, invocation, overhead) in X-Ray.
 export const logger = new Logger();
-export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'EcommercePipeline' });
+export const metrics = new Metrics({ namespace: process.env[ENV.common.POWERTOOLS_METRICS_NAMESPACE] ?? 'EcommercePipeline' });

@@ -5,13 +5,14 @@ import middy from '@middy/core';
 import type { KinesisStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { kinesisClient, sqsClient } from '../shared/aws';
 import { getStringFromEnv } from '../shared/env';
+import { ENV } from '../shared/env-names';
 import { ERROR_CODE_DIMENSION, METRIC } from '../shared/metric-names';
 import { logger, metrics } from '../shared/powertools';
 import { messageBatchSender, streamWriter } from '../shared/delivery';
 import { validateBatch, type ValidatorDeps } from './validate-batch';
 
-const processedStreamName = getStringFromEnv('PROCESSED_STREAM_NAME');
-const deadLetterQueueUrl = getStringFromEnv('DEAD_LETTER_QUEUE_URL');
+const processedStreamName = getStringFromEnv(ENV.validator.PROCESSED_STREAM_NAME);
+const deadLetterQueueUrl = getStringFromEnv(ENV.validator.DEAD_LETTER_QUEUE_URL);
 
 const deps: ValidatorDeps = {
   putProcessed: streamWriter(kinesisClient(), processedStreamName),

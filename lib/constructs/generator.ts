@@ -3,6 +3,7 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { ENV } from '../../lambdas/shared/env-names';
 import type { PipelineConfig } from '../config';
 import { PipelineConcern } from './pipeline-concern';
 import { PipelineFunction } from './pipeline-function';
@@ -32,11 +33,11 @@ export class Generator extends PipelineConcern {
       // saving from less would be negligible.
       memorySize: 256,
       environment: {
-        INGEST_URL: ingestUrl,
-        GENERATOR_EVENTS_PER_RUN: String(config.generatorEventsPerRun),
-        GENERATOR_INVALID_SHARE: String(config.generatorInvalidShare),
+        [ENV.generator.INGEST_URL]: ingestUrl,
+        [ENV.generator.GENERATOR_EVENTS_PER_RUN]: String(config.generatorEventsPerRun),
+        [ENV.generator.GENERATOR_INVALID_SHARE]: String(config.generatorInvalidShare),
       },
-    }).bindSecret(apiKeySecret, 'API_KEY_SECRET_ARN', generatorPermissions.secretsmanager.ApiKeySecret);
+    }).bindSecret(apiKeySecret, ENV.generator.API_KEY_SECRET_ARN, generatorPermissions.secretsmanager.ApiKeySecret);
 
     this.schedule = new Rule(this, 'GeneratorSchedule', {
       description: 'Runs the synthetic event generator',

@@ -18,6 +18,7 @@ import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { ENV } from '../../lambdas/shared/env-names';
 import type { PipelineConfig } from '../config';
 import { PipelineConcern } from './pipeline-concern';
 import { PipelineFunction } from './pipeline-function';
@@ -101,7 +102,7 @@ export class IngestApi extends PipelineConcern {
       // Measured peak RSS (README "Function size"): 70 MB for four 50-event requests. 256 MB is
       // for CPU (Lambda's share grows with memory): this function is on the API's latency path.
       memorySize: 256,
-    }).bindStream(rawStream, 'RAW_STREAM_NAME', collectorPermissions.kinesis.RawStream);
+    }).bindStream(rawStream, ENV.collector.RAW_STREAM_NAME, collectorPermissions.kinesis.RawStream);
 
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
       retention: config.logRetentionDays,
@@ -154,7 +155,7 @@ export class IngestApi extends PipelineConcern {
       preflightResource.addPropertyOverride('Integration.IntegrationResponses.0.ContentHandling', ContentHandling.CONVERT_TO_TEXT);
     }
     // The collector echoes an allowed request Origin on its own answers (lambdas/collector/http.ts).
-    this.collector.addEnvironment('CORS_ALLOWED_ORIGINS', JSON.stringify(origins));
+    this.collector.addEnvironment(ENV.collector.CORS_ALLOWED_ORIGINS, JSON.stringify(origins));
 
     // API Gateway's own refusals, in the contract's shape (section 1: `{"message": ...}`, the
     // message API Gateway itself uses) and as JSON, with the CORS headers when origins are set.

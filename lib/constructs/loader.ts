@@ -5,6 +5,7 @@ import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { BY_USER_INCLUDED_ATTRIBUTES, EVENTS_TTL_ATTRIBUTE, type PipelineConfig } from '../config';
+import { ENV } from '../../lambdas/shared/env-names';
 import { PipelineConcern } from './pipeline-concern';
 import { PipelineFunction } from './pipeline-function';
 import { permissions as loaderPermissions } from '../../lambdas/loader/permissions';
@@ -73,12 +74,12 @@ export class Loader extends PipelineConcern {
       memorySize: 512,
     })
       // Exactly the calls lambdas/loader/permissions.ts lists, each on its own table or queue.
-      .bindTable(this.eventsTable, 'EVENTS_TABLE_NAME', loaderPermissions.dynamodb.EventsTable)
-      .bindTable(this.aggregatesTable, 'AGGREGATES_TABLE_NAME', loaderPermissions.dynamodb.AggregatesTable)
-      .bindQueue(deadLetterQueue, 'DEAD_LETTER_QUEUE_URL', loaderPermissions.sqs.DeadLetterQueue);
+      .bindTable(this.eventsTable, ENV.loader.EVENTS_TABLE_NAME, loaderPermissions.dynamodb.EventsTable)
+      .bindTable(this.aggregatesTable, ENV.loader.AGGREGATES_TABLE_NAME, loaderPermissions.dynamodb.AggregatesTable)
+      .bindQueue(deadLetterQueue, ENV.loader.DEAD_LETTER_QUEUE_URL, loaderPermissions.sqs.DeadLetterQueue);
     // lambdas/loader/store.ts: 0 writes no expires_at.
-    this.function.addEnvironment('EVENTS_TTL_DAYS', String(config.eventsTtlDays));
-    this.function.addEnvironment('AGGREGATE_WRITE_SHARDS', String(config.aggregateWriteShards));
+    this.function.addEnvironment(ENV.loader.EVENTS_TTL_DAYS, String(config.eventsTtlDays));
+    this.function.addEnvironment(ENV.loader.AGGREGATE_WRITE_SHARDS, String(config.aggregateWriteShards));
 
     this.function.consumeStream(processedStream, {
       batchSize: config.streamBatchSize,

@@ -11,6 +11,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../config';
+import { ENV } from '../../lambdas/shared/env-names';
 import type { DynamoDbAction, KinesisAction, SecretsManagerAction, SqsAction } from '../../lambdas/shared/permissions';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -132,11 +133,11 @@ export class PipelineFunction extends NodejsFunction {
       role,
       logGroup,
       environment: {
-        POWERTOOLS_SERVICE_NAME: props.source,
+        [ENV.common.POWERTOOLS_SERVICE_NAME]: props.source,
         // One namespace per stack, so two stages in one account keep their metrics apart.
-        POWERTOOLS_METRICS_NAMESPACE: Stack.of(scope).stackName,
-        POWERTOOLS_LOG_LEVEL: config.logLevel,
-        NODE_OPTIONS: '--enable-source-maps',
+        [ENV.common.POWERTOOLS_METRICS_NAMESPACE]: Stack.of(scope).stackName,
+        [ENV.common.POWERTOOLS_LOG_LEVEL]: config.logLevel,
+        [ENV.common.NODE_OPTIONS]: '--enable-source-maps',
         ...props.environment,
       },
       bundling: {

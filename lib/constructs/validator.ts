@@ -3,6 +3,7 @@ import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { ENV } from '../../lambdas/shared/env-names';
 import type { PipelineConfig } from '../config';
 import { PipelineConcern } from './pipeline-concern';
 import { PipelineFunction } from './pipeline-function';
@@ -38,8 +39,8 @@ export class Validator extends PipelineConcern {
       memorySize: 512,
     })
       // Exactly the calls lambdas/validator/permissions.ts lists, each on its own stream or queue.
-      .bindStream(props.processedStream, 'PROCESSED_STREAM_NAME', validatorPermissions.kinesis.ProcessedStream)
-      .bindQueue(props.deadLetterQueue, 'DEAD_LETTER_QUEUE_URL', validatorPermissions.sqs.DeadLetterQueue);
+      .bindStream(props.processedStream, ENV.validator.PROCESSED_STREAM_NAME, validatorPermissions.kinesis.ProcessedStream)
+      .bindQueue(props.deadLetterQueue, ENV.validator.DEAD_LETTER_QUEUE_URL, validatorPermissions.sqs.DeadLetterQueue);
 
     this.function.consumeStream(props.rawStream, {
       batchSize: props.config.streamBatchSize,
