@@ -1,5 +1,6 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { LIMITS, partitionKeyOf, validateEvent } from '../shared/events';
+import type { IngestResult } from '../shared/ingest-response';
 import type { FieldError, RawRecord } from '../shared/records';
 import { PUT_RECORDS_LIMITS, type StreamEntry } from '../shared/delivery';
 import { deliverInChunks, type RetryClock, type RetryPolicy } from '../shared/retry';
@@ -15,16 +16,6 @@ export interface CollectorDeps {
   onDeliveryError?: (error: unknown, entryCount: number) => void;
 }
 
-export type ResultStatus = 'accepted' | 'rejected' | 'retry';
-
-export interface ItemResult {
-  index: number;
-  event_id: string | null;
-  status: ResultStatus;
-  valid: boolean;
-  errors: FieldError[];
-}
-
 export interface IngestTally {
   received: number;
   accepted: number;
@@ -38,7 +29,7 @@ export interface IngestOutcome {
   /** Absent when the request was refused as a whole. */
   tally?: IngestTally;
   /** Per item, when the request was read (for the correlation log). */
-  results?: ItemResult[];
+  results?: IngestResult[];
 }
 
 export interface IngestContext {
@@ -61,8 +52,8 @@ export async function ingest(
   if (!submission.ok) return { response: errorResponse(submission.error) };
 
   const receivedAt = deps.now();
-  const results: ItemResult[] = [];
-  const pending: Array<{ result: ItemResult; entry: StreamEntry }> = [];
+  const results: IngestResult[] = [];
+  const pending: Array<{ result: IngestResult; entry: StreamEntry }> = [];
 
   submission.items.forEach((item, index) => {
     const candidate = withEventId(item, deps.uuid);
@@ -73,7 +64,7 @@ export async function ingest(
     }
     const event = candidate as Record<string, unknown>;
     const verdict = validateEvent(event, receivedAt);
-    const result: ItemResult = {
+    const result: IngestResult = {
       index,
       event_id: eventIdOf(event),
       status: 'retry',
@@ -115,7 +106,7 @@ export async function ingest(
  * - 503: none accepted and some can be retried (transient; the rest, if any, rejected);
  * - 400 all_rejected: none accepted and none can be retried; nothing was written.
  */
-function responseFor(tally: IngestTally, results: readonly ItemResult[]): APIGatewayProxyResult {
+function responseFor(tally: IngestTally, results: readonly IngestResult[]): APIGatewayProxyResult {
   if (tally.accepted === tally.received) {
     return jsonResponse(202, { accepted: tally.accepted, invalid: tally.invalid, results });
   }
@@ -172,7 +163,7 @@ function eventIdOf(item: unknown): string | null {
   return typeof id === 'string' ? id : JSON.stringify(id);
 }
 
-function tallyOf(results: readonly ItemResult[]): IngestTally {
+function tallyOf(results: readonly IngestResult[]): IngestTally {
   const tally: IngestTally = { received: results.length, accepted: 0, rejected: 0, retry: 0, invalid: 0 };
   for (const result of results) {
     tally[result.status === 'accepted' ? 'accepted' : result.status === 'rejected' ? 'rejected' : 'retry']++;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LIMITS } from '../shared/events';
+import type { IngestResult } from '../shared/ingest-response';
 import { deliverInChunks, type RetryClock, type RetryPolicy } from '../shared/retry';
 
 /**
@@ -75,13 +76,6 @@ interface Entry {
   bytes: number;
   attempts: number;
   outcome?: 'accepted' | 'rejected' | 'refused';
-  valid?: boolean;
-}
-
-interface IngestResult {
-  index: number;
-  event_id?: string | null;
-  status: 'accepted' | 'rejected' | 'retry';
   valid?: boolean;
 }
 

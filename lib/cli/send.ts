@@ -1,18 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { LIMITS } from '../../lambdas/shared/events';
+import type { IngestResult } from '../../lambdas/shared/ingest-response';
 import { CliError, networkErrorCode } from './errors';
 import { percentile } from './format';
 import type { Progress } from './progress';
 
-/** One result of the ingest API (contract §1). */
-export interface IngestResult {
-  index: number;
-  event_id: string | null;
-  status: 'accepted' | 'rejected' | 'retry';
-  valid: boolean;
-  errors?: Array<{ path: string; code: string; message: string }>;
-}
 
 export interface SendSummary {
   events: number;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { eventsUrl, parseEvents, sendEvents, sendSucceeded, type IngestResult } from '../../../lib/cli/send';
+import type { IngestResult } from '../../../lambdas/shared/ingest-response';
+import { eventsUrl, parseEvents, sendEvents, sendSucceeded } from '../../../lib/cli/send';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
