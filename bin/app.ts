@@ -2,6 +2,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError, loadConfig, type PipelineConfig } from '../lib/config';
 import { PipelineStack } from '../lib/pipeline-stack';
+import { stackNameOf } from '../lib/stack-name';
 
 const app = new App();
 
@@ -15,6 +16,6 @@ try {
   process.exit(1);
 }
 
-new PipelineStack(app, `EcommercePipeline-${config.stage}`, { config });
+new PipelineStack(app, stackNameOf(config.stage), { config });
 // cdk-nag v3 runs as a policy validation plugin: an unacknowledged finding fails the synth.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

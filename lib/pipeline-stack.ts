@@ -10,6 +10,7 @@ import { Loader } from './constructs/loader';
 import { Observability } from './constructs/observability';
 import { PipelineConcern } from './constructs/pipeline-concern';
 import { Validator } from './constructs/validator';
+import { PROJECT_NAME } from './stack-name';
 
 export interface PipelineStackProps extends StackProps {
   readonly config: PipelineConfig;
@@ -23,7 +24,7 @@ export class PipelineStack extends Stack {
       ...props,
     });
     const { config } = props;
-    Tags.of(this).add('Project', 'EcommercePipeline');
+    Tags.of(this).add('Project', PROJECT_NAME);
     Tags.of(this).add('Stage', config.stage);
 
     const streams = new EventStreams(this, 'Streams', { config });

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { stackNameOf } from '../stack-name';
 import type { CfnTemplate } from './intrinsics';
 import type { LocalResource } from './types';
 
@@ -10,7 +11,7 @@ import type { LocalResource } from './types';
  */
 
 export const LOCAL_STAGE = 'local';
-export const LOCAL_STACK_NAME = `EcommercePipeline-${LOCAL_STAGE}`;
+export const LOCAL_STACK_NAME = stackNameOf(LOCAL_STAGE);
 
 export interface StackAssembly {
   stackName: string;
