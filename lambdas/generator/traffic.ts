@@ -6,6 +6,8 @@
  * Used by the Generator function and by `pipeline send`.
  */
 
+import type { EventType, SchemaVersion, UserSegment } from '../shared/events';
+
 export interface GeneratedEvent {
   event: Record<string, unknown>;
   /** What the producer meant: the schema should accept it (true) or reject it (false). */
@@ -166,10 +168,9 @@ const TRAFFIC_SOURCES: ReadonlyArray<readonly [{ referrer?: string; campaign_id?
   [{ referrer: 'https://ads.example.net/click?id=8812', campaign_id: 'retargeting-cart' }, 10],
 ];
 
-type Segment = 'new' | 'returning' | 'premium' | 'inactive' | 'at_risk';
 
 /** How far a segment gets down the funnel: P(cart | browsed) and P(purchase | cart). */
-const SEGMENT_FUNNEL: Record<Segment, { weight: number; cart: number; purchase: number; search: number }> = {
+const SEGMENT_FUNNEL: Record<UserSegment, { weight: number; cart: number; purchase: number; search: number }> = {
   new: { weight: 25, cart: 0.22, purchase: 0.25, search: 0.55 },
   returning: { weight: 35, cart: 0.4, purchase: 0.45, search: 0.6 },
   premium: { weight: 12, cart: 0.55, purchase: 0.7, search: 0.5 },
@@ -186,7 +187,7 @@ const CONCURRENT_SESSIONS = 8;
 // ---- Sessions ------------------------------------------------------------------------------
 
 interface Step {
-  type: 'page_view' | 'search' | 'add_to_cart' | 'remove_from_cart' | 'wishlist' | 'purchase';
+  type: EventType;
   product?: Product;
   quantity?: number;
   query?: string;
@@ -194,8 +195,8 @@ interface Step {
 
 interface Visitor {
   userNumber?: number;
-  segment?: Segment;
-  version: 1 | 2 | 3;
+  segment?: UserSegment;
+  version: SchemaVersion;
   sessionId: string;
   market: Market;
   city: string;
@@ -210,7 +211,7 @@ interface Session {
   cursor: number;
 }
 
-function funnel(rng: Random, anonymous: boolean, segment: Segment | undefined): Step[] {
+function funnel(rng: Random, anonymous: boolean, segment: UserSegment | undefined): Step[] {
   const odds = SEGMENT_FUNNEL[segment ?? 'new'];
   const category = pick(rng, CATEGORIES);
   const inCategory = CATALOG.filter((p) => p.category === category);
@@ -303,9 +304,9 @@ function shape(rng: Random, visitor: Visitor, step: Step, at: Date): Record<stri
   return event;
 }
 
-const USER_SEGMENT_OF: readonly Segment[] = (() => {
+const USER_SEGMENT_OF: readonly UserSegment[] = (() => {
   const rng = mulberry32(0xc0ffee);
-  const entries = Object.entries(SEGMENT_FUNNEL).map(([segment, odds]) => [segment as Segment, odds.weight] as const);
+  const entries = Object.entries(SEGMENT_FUNNEL).map(([segment, odds]) => [segment as UserSegment, odds.weight] as const);
   return Array.from({ length: USER_COUNT }, () => weighted(rng, entries));
 })();
 
