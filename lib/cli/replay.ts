@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { validateEvent } from '../../lambdas/shared/events';
+import { PUT_RECORDS_LIMITS } from '../../lambdas/shared/delivery';
 import { RawRecordSchema } from '../../lambdas/shared/records';
 import { deliverInChunks, type RetryPolicy } from '../../lambdas/shared/retry';
 import { CliError } from './errors';
@@ -136,7 +137,6 @@ interface ReplayOptions {
 }
 
 const PUT_POLICY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 200, maxDelayMs: 3_000, budgetMs: 60_000 };
-const PUT_LIMITS = { maxCount: 500, maxBytes: 5 * 1024 * 1024 };
 
 const compareSequence = (a: string, b: string) => {
   const x = BigInt(a);
@@ -377,7 +377,7 @@ async function putBack(
   written: Map<string, string>,
 ): Promise<{ ok: number; failed: number }> {
   const delivered = await deliverInChunks(records, {
-    limits: { ...PUT_LIMITS, sizeOf: (r) => (r.Data?.byteLength ?? 0) + Buffer.byteLength(r.PartitionKey ?? '') },
+    limits: { ...PUT_RECORDS_LIMITS, sizeOf: (r) => (r.Data?.byteLength ?? 0) + Buffer.byteLength(r.PartitionKey ?? '') },
     policy: PUT_POLICY,
     sendChunk: async (chunk) => {
       const result = await kinesis.send(
