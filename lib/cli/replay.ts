@@ -1,7 +1,6 @@
 import {
   GetRecordsCommand,
   GetShardIteratorCommand,
-  ListShardsCommand,
   PutRecordsCommand,
   type KinesisClient,
   type _Record,
@@ -9,6 +8,7 @@ import {
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { validateEvent } from '../../lambdas/shared/events';
 import { PUT_RECORDS_LIMITS } from '../../lambdas/shared/delivery';
+import { listShards } from '../kinesis-shards';
 import { RawRecordSchema } from '../../lambdas/shared/records';
 import { deliverInChunks, type RetryPolicy } from '../../lambdas/shared/retry';
 import { CliError } from './errors';
@@ -144,19 +144,6 @@ const compareSequence = (a: string, b: string) => {
   return x < y ? -1 : x > y ? 1 : 0;
 };
 
-async function shardsOf(kinesis: KinesisClient, streamName: string): Promise<string[]> {
-  const shards: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await kinesis.send(
-      new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: streamName }),
-    );
-    shards.push(...(page.Shards ?? []).flatMap((s) => (s.ShardId ? [s.ShardId] : [])));
-    nextToken = page.NextToken;
-  } while (nextToken);
-  return shards;
-}
-
 export type RawRecordVerdict =
   | { put: true; data: Uint8Array }
   | { put: false; why: 'invalid'; codes: string[] }
@@ -286,7 +273,7 @@ export async function replayRange(
       stopAt: (r) => compareSequence(r.SequenceNumber ?? '0', range.endSequenceNumber) > 0,
     });
   } else {
-    for (const shardId of await shardsOf(kinesis, range.streamName)) {
+    for (const { shardId } of await listShards(kinesis, range.streamName)) {
       pages.push({
         shardId,
         label: `${range.from.toISOString()}..${range.to.toISOString()}`,

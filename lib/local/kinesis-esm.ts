@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import {
   GetRecordsCommand,
   GetShardIteratorCommand,
-  ListShardsCommand,
   type GetShardIteratorCommandInput,
   type KinesisClient,
   type _Record as KinesisRecord,
 } from '@aws-sdk/client-kinesis';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { listShards } from '../kinesis-shards';
 import type { EventSourceMappingSpec, Invoker } from './types';
 
 /**
@@ -63,11 +63,6 @@ const MAX_BATCH_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /** What one record adds to the event besides its base64 data (names, ids, ARNs, JSON). */
 const RECORD_OVERHEAD_BYTES = 512;
 
-interface ShardInfo {
-  shardId: string;
-  parentShardIds: string[];
-}
-
 export function startKinesisMapping(opts: KinesisMappingOptions): KinesisMapping {
   const streamName = streamNameOf(opts.spec.eventSourceArn);
   const pollers = new Map<string, ShardPoller>();
@@ -116,22 +111,6 @@ export function startKinesisMapping(opts: KinesisMappingOptions): KinesisMapping
       await Promise.all([...pollers.values()].map((poller) => poller.done));
     },
   };
-}
-
-/** Every shard of the stream, open or closed, with its parent (split) or parents (merge). */
-async function listShards(kinesis: KinesisClient, streamName: string): Promise<ShardInfo[]> {
-  const shards: ShardInfo[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await kinesis.send(new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: streamName }));
-    for (const shard of page.Shards ?? []) {
-      if (!shard.ShardId) continue;
-      const parentShardIds = [shard.ParentShardId, shard.AdjacentParentShardId].filter((id): id is string => typeof id === 'string' && id !== '');
-      shards.push({ shardId: shard.ShardId, parentShardIds });
-    }
-    nextToken = page.NextToken;
-  } while (nextToken);
-  return shards;
 }
 
 interface ShardLineage {
