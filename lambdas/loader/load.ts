@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamBatchResponse, KinesisStreamRecord } from 'aws-lambda';
 import { aggregateContributions, aggregateKey, sumContributions, writeShardOf, writeShardSortKey, type AggregateContribution } from '../shared/aggregates';
+import { errorMessageOf } from '../shared/error-message';
 import { backoffDelay, DEFAULT_RETRY_POLICY, systemClock, type RetryClock, type RetryPolicy } from '../shared/retry';
 import { sendDeadLetters, type MessageSender, type PermanentFailure } from './dead-letters';
 import { decodeRecord, type DecodedRecord } from './records';
@@ -102,7 +103,7 @@ export async function loadRecords(records: readonly KinesisStreamRecord[], deps:
           attempt,
           events: entries.length,
           first_sequence_number: decoded[entries[0]!.index]!.position.sequenceNumber,
-          error: describe(error),
+          error: errorMessageOf(error),
         });
         if (outOfTries) throw error;
         await clock.sleep(backoffDelay(attempt, policy, clock.random));
@@ -178,7 +179,7 @@ export async function loadRecords(records: readonly KinesisStreamRecord[], deps:
     for (const failure of unsent) {
       const index = decoded.findIndex((d) => d.position.sequenceNumber === failure.position.sequenceNumber);
       retryFrom = Math.min(retryFrom, index);
-      deps.log?.warn('Dead letter not sent, record handed back to Lambda', { sequence_number: failure.position.sequenceNumber, error: describe(lastError) });
+      deps.log?.warn('Dead letter not sent, record handed back to Lambda', { sequence_number: failure.position.sequenceNumber, error: errorMessageOf(lastError) });
     }
   }
 
@@ -227,8 +228,4 @@ export function planWrites(candidates: readonly Candidate[], maxItems: number): 
   }
   if (current.length > 0) groups.push(current);
   return groups;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

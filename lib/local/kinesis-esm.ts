@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { listShards } from '../kinesis-shards';
+import { errorMessageOf } from '../../lambdas/shared/error-message';
 import type { EventSourceMappingSpec, Invoker } from './types';
 
 /**
@@ -93,7 +94,7 @@ export function startKinesisMapping(opts: KinesisMappingOptions): KinesisMapping
         for (const poller of created) poller.start();
         firstRound = false;
       } catch (error) {
-        opts.log?.(`[${opts.spec.logicalId}] cannot list shards of ${streamName}: ${messageOf(error)}`);
+        opts.log?.(`[${opts.spec.logicalId}] cannot list shards of ${streamName}: ${errorMessageOf(error)}`);
       }
       const interval = pollers.size > 0 ? (opts.shardDiscoveryMs ?? SHARD_DISCOVERY_MS) : ERROR_BACKOFF_MS;
       await new Promise<void>((resolve) => {
@@ -160,7 +161,7 @@ class ShardPoller {
           return;
         }
       } catch (error) {
-        this.opts.log?.(`${this.label} poller error: ${messageOf(error)}`);
+        this.opts.log?.(`${this.label} poller error: ${errorMessageOf(error)}`);
         await this.stopSignal.sleep(ERROR_BACKOFF_MS);
       }
     }
@@ -410,7 +411,7 @@ class ShardPoller {
         this.opts.log?.(`${this.label} sent ${batch.length} record(s) ${range} to the on-failure destination: ${condition}`);
         return;
       } catch (error) {
-        this.opts.log?.(`${this.label} cannot reach the on-failure destination (attempt ${attempt}): ${messageOf(error)}`);
+        this.opts.log?.(`${this.label} cannot reach the on-failure destination (attempt ${attempt}): ${errorMessageOf(error)}`);
         await this.stopSignal.sleep(ERROR_BACKOFF_MS);
       }
     }
@@ -425,10 +426,6 @@ export function streamNameOf(streamArn: string): string {
   const name = streamArn.split(':stream/')[1];
   if (!name) throw new Error(`Not a Kinesis stream ARN: ${streamArn}`);
   return name.split('/')[0]!;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /** Lets pollers sleep and wakes them all at once on stop. */

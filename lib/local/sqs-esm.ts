@@ -7,6 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { StopSignal } from './kinesis-esm';
+import { errorMessageOf } from '../../lambdas/shared/error-message';
 import type { EventSourceMappingSpec, Invoker } from './types';
 
 /**
@@ -42,7 +43,7 @@ export function startSqsMapping(opts: SqsMappingOptions): { stop(): Promise<void
         if (messages.length > 0) await handle(queueUrl, messages);
       } catch (error) {
         if (stopSignal.stopped) return;
-        opts.log?.(`${label} poller error: ${messageOf(error)}`);
+        opts.log?.(`${label} poller error: ${errorMessageOf(error)}`);
         await stopSignal.sleep(ERROR_BACKOFF_MS);
       }
     }
@@ -156,8 +157,4 @@ function lambdaAttribute(value: MessageAttributeValue) {
     binaryListValues: (value.BinaryListValues ?? []).map((item) => Buffer.from(item).toString('base64')),
     dataType: value.DataType ?? 'String',
   };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
