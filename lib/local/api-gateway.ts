@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { REQUEST_TOO_LARGE } from './lambda-runtime';
+import { BodyTimeout, BodyTooLarge, readBody } from './read-body';
 import type { Invoker, LocalResource } from './types';
 
 /**
@@ -197,7 +198,7 @@ export function createApiGateway(opts: ApiGatewayOptions): LocalApiGateway {
 
     let body: Buffer;
     try {
-      body = await readBody(req, bodyTimeoutMs);
+      body = await readBody(req, { maxBytes: MAX_BODY_BYTES, idleMs: bodyTimeoutMs });
     } catch (error) {
       if (error instanceof BodyTooLarge) return gatewayError(api, 'REQUEST_TOO_LARGE', res, 413, 'Request Too Long', requestId, 'RequestTooLongException', req);
       if (error instanceof BodyTimeout) {
@@ -513,55 +514,6 @@ function safeDecode(value: string): string {
   } catch {
     return value;
   }
-}
-
-class BodyTooLarge extends Error {}
-class BodyTimeout extends Error {}
-
-/** The whole body, or BodyTooLarge past 10 MB, or BodyTimeout when no byte came for `idleMs`. */
-function readBody(req: http.IncomingMessage, idleMs: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) {
-    req.resume();
-    return Promise.reject(new BodyTooLarge());
-  }
-  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let timer: NodeJS.Timeout | undefined;
-    const settle = (error?: Error) => {
-      clearTimeout(timer);
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      if (error) reject(error);
-      else resolve(Buffer.concat(chunks));
-    };
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        req.pause();
-        settle(new BodyTimeout());
-      }, idleMs);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.resume();
-        settle(new BodyTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-      arm();
-    };
-    const onEnd = () => settle();
-    const onError = (error: Error) => settle(error);
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    arm();
-  });
 }
 
 function headerOf(req: http.IncomingMessage, name: string): string | undefined {

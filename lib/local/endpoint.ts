@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { FaultController, parseFaultSet } from './fault-set';
+import { readBody } from './read-body';
 import { DynamoDbTransactions, type DynamoDbAnswer } from './services/dynamodb-transactions';
 import { createDynamoDbFaults, mergeUnprocessed } from './services/dynamodb-faults';
 import { startEmulators, type Emulators } from './services/emulators';
@@ -76,15 +77,6 @@ function parseJson(raw: Buffer): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<AwsEndpoint> {
