@@ -68,9 +68,19 @@ export function chunkByLimits<T>(entries: readonly T[], limits: ChunkLimits<T>):
   return { chunks, oversized };
 }
 
+/**
+ * Capped exponential backoff before retry number `retry` (1 for the first retry): `baseMs`,
+ * then doubling, never over `maxMs`. The one formula of every retry loop here: backoffDelay
+ * draws a full-jitter delay under it (the functions, the CLI's AWS calls); `pipeline send`'s
+ * resends and the local cloud's Kinesis mapping (as Lambda retries) wait it as is.
+ */
+export function exponentialDelay(retry: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** (retry - 1));
+}
+
 /** Full-jitter backoff before retry number `retry` (1 for the first retry). */
 export function backoffDelay(retry: number, policy: RetryPolicy, random: () => number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
+  const ceiling = exponentialDelay(retry, policy.baseDelayMs, policy.maxDelayMs);
   return Math.floor(random() * ceiling);
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { LIMITS } from '../../lambdas/shared/events';
 import type { IngestResult } from '../../lambdas/shared/ingest-response';
+import { exponentialDelay } from '../../lambdas/shared/retry';
 import { CliError, networkErrorCode } from './errors';
 import { percentile } from './format';
 import type { Progress } from './progress';
@@ -228,7 +229,7 @@ export async function sendEvents(events: readonly unknown[], options: SendOption
   for (let attempt = 1; pending.length > 0; attempt++) {
     if (attempt > 1) {
       summary.resent += pending.length;
-      await sleep(Math.min(2_000, 100 * 2 ** (attempt - 2)));
+      await sleep(exponentialDelay(attempt - 1, 100, 2_000));
     }
     const batches: unknown[][] = [];
     for (let i = 0; i < pending.length; i += options.batchSize) batches.push(pending.slice(i, i + options.batchSize));

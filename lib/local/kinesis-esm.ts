@@ -9,6 +9,7 @@ import {
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { listShards } from '../kinesis-shards';
 import { errorMessageOf } from '../../lambdas/shared/error-message';
+import { exponentialDelay } from '../../lambdas/shared/retry';
 import type { EventSourceMappingSpec, Invoker } from './types';
 
 /**
@@ -229,7 +230,7 @@ class ShardPoller {
         // Throttled: back off and ask again with the same iterator, so no record is skipped or
         // read twice (an iterator that expires meanwhile resumes after the last record read).
         this.throttled += 1;
-        const backoff = Math.min(MAX_THROTTLE_BACKOFF_MS, THROTTLE_BACKOFF_MS * 2 ** (this.throttled - 1));
+        const backoff = exponentialDelay(this.throttled, THROTTLE_BACKOFF_MS, MAX_THROTTLE_BACKOFF_MS);
         if (this.throttled === 1 || this.throttled % 10 === 0) {
           this.opts.log?.(`${this.label} GetRecords throttled (${this.throttled} in a row), retrying in ${backoff} ms`);
         }
@@ -300,7 +301,7 @@ class ShardPoller {
         await this.sendToOnFailure(batch, 'RetryAttemptsExhausted', invokeCount, lastError);
         return;
       }
-      await this.stopSignal.sleep(Math.min(MAX_RETRY_BACKOFF_MS, 100 * 2 ** (retries - 1)));
+      await this.stopSignal.sleep(exponentialDelay(retries, 100, MAX_RETRY_BACKOFF_MS));
     }
   }
 
