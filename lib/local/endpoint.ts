@@ -79,6 +79,25 @@ function parseJson(raw: Buffer): Record<string, unknown> | undefined {
   }
 }
 
+/**
+ * A JSON-protocol request's body (empty: `{}`), or undefined after answering 400 with the
+ * service's SerializationException type when it is not JSON.
+ */
+async function readJsonBody(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  errorType: string,
+  contentType: string,
+): Promise<Record<string, unknown> | undefined> {
+  const raw = await readBody(req);
+  try {
+    return raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
+  } catch {
+    sendJson(res, 400, { __type: errorType, message: 'body is not JSON' }, contentType);
+    return undefined;
+  }
+}
+
 export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<AwsEndpoint> {
   const host = options.host ?? '127.0.0.1';
   const faults = options.faults ?? new FaultController();
@@ -245,14 +264,8 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     MOVE_TASK_ACTIONS.has(action) ? moveTasks.handle(action, body) : withSqsSendFaults(faults, action, body, (forwarded) => callSqs(action, forwarded, headers));
 
   const handleSqsJson = async (req: http.IncomingMessage, res: http.ServerResponse, action: string): Promise<void> => {
-    const raw = await readBody(req);
-    let body: Record<string, unknown>;
-    try {
-      body = raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
-    } catch {
-      sendJson(res, 400, { __type: 'com.amazon.coral.service#SerializationException', message: 'body is not JSON' }, 'application/x-amz-json-1.0');
-      return;
-    }
+    const body = await readJsonBody(req, res, 'com.amazon.coral.service#SerializationException', 'application/x-amz-json-1.0');
+    if (body === undefined) return;
     const pathMatch = QUEUE_PATH.exec(new URL(req.url ?? '/', 'http://local').pathname);
     if (body.QueueUrl === undefined && pathMatch) body.QueueUrl = `${url}/${pathMatch[1]}/${pathMatch[2]}`;
     const answer = await sqsAction(action, body, req.headers);
@@ -286,14 +299,8 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
   };
 
   const handleSecrets = async (req: http.IncomingMessage, res: http.ServerResponse, operation: string): Promise<void> => {
-    const raw = await readBody(req);
-    let body: Record<string, unknown>;
-    try {
-      body = raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
-    } catch {
-      sendJson(res, 400, { __type: 'SerializationException', message: 'body is not JSON' }, 'application/x-amz-json-1.1');
-      return;
-    }
+    const body = await readJsonBody(req, res, 'SerializationException', 'application/x-amz-json-1.1');
+    if (body === undefined) return;
     const answer = secrets.handle(operation, body);
     sendJson(res, answer.status, answer.body, 'application/x-amz-json-1.1');
   };
