@@ -1,27 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outputsAt, runCli } from '../fixtures/cli';
 
 // The CLI's refusals, run as a child process: no outputs file, an endpoint nobody listens on,
 // bad arguments, help on every command, and cost (which needs no stack).
 
-const PROJECT = resolve(__dirname, '../..');
-const TSX = join(PROJECT, 'node_modules/tsx/dist/cli.mjs');
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = execFile(
-      process.execPath,
-      [TSX, 'bin/pipeline.ts', ...args],
-      { cwd: PROJECT, env: { ...process.env, NODE_NO_WARNINGS: '1' } },
-      (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-    child.stdin?.end();
-  });
-}
+const cli = (args: string[]) => runCli(args);
 
 /** A port that was free a moment ago, so nothing answers on it. */
 async function closedPort(): Promise<number> {
@@ -39,23 +27,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cli-errors-'));
   const endpoint = `http://127.0.0.1:${await closedPort()}`;
   unreachable = join(dir, 'unreachable.json');
-  await writeFile(
-    unreachable,
-    JSON.stringify({
-      'EcommercePipeline-local': {
-        IngestUrl: `${endpoint}/v1`,
-        ApiKeyId: 'k',
-        RawStreamName: 'raw',
-        ProcessedStreamName: 'processed',
-        EventsTableName: 'events',
-        AggregatesTableName: 'aggregates',
-        DeadLetterQueueUrl: `${endpoint}/000000000000/dlq`,
-        RedriveQueueUrl: `${endpoint}/000000000000/redrive`,
-        AwsEndpoint: endpoint,
-        ApiKeyValue: 'key',
-      },
-    }),
-  );
+  await writeFile(unreachable, outputsAt(endpoint));
 });
 
 afterAll(async () => {

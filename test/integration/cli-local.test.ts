@@ -1,20 +1,18 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud, type LocalCloud } from '../../lib/local/cloud';
+import { runCli } from '../fixtures/cli';
 import { poll as waitFor } from '../fixtures/poll';
 
 // The real CLI as a child process against the real local cloud. Runs are asynchronous (never
 // spawnSync): the local cloud lives in this process and must keep serving while the CLI runs.
 
-const PROJECT = resolve(__dirname, '../..');
-const TSX = join(PROJECT, 'node_modules/tsx/dist/cli.mjs');
 
 interface Run {
   code: number;
@@ -29,17 +27,7 @@ let sqs: SQSClient;
 let kinesis: KinesisClient;
 let dynamo: DynamoDBClient;
 
-function cli(args: string[], input?: string): Promise<Run> {
-  return new Promise((done) => {
-    const child = execFile(
-      process.execPath,
-      [TSX, 'bin/pipeline.ts', '--outputs', outputsFile, ...args],
-      { cwd: PROJECT, env: { ...process.env, NODE_NO_WARNINGS: '1' }, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-    child.stdin?.end(input ?? '');
-  });
-}
+const cli = (args: string[], input?: string): Promise<Run> => runCli(args, { outputsFile, ...(input !== undefined ? { input } : {}) });
 
 async function json<T>(args: string[], expectedCode = 0): Promise<T> {
   const run = await cli([...args, '--json']);

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,14 +11,13 @@ import { createTrafficGenerator } from '../../lambdas/generator/traffic';
 import { startLocalCloud, type LocalCloud } from '../../lib/local/cloud';
 import type { FaultSet, FaultState } from '../../lib/local/fault-set';
 import { checkConservation, emptyAccepted, ingest, scanAll, withIds, type Accepted, type ConservationClients } from '../harness/conservation';
+import { PROJECT, runCli } from '../fixtures/cli';
 import { poll } from '../fixtures/poll';
 
 // Exactly once under failure: each scenario switches faults on in the running local cloud, sends
 // traffic as a careful producer would, follows the README's recovery, and ends with the same
 // conservation check (stored once, DLQ complete, first-pass counts, aggregates = Events table).
 
-const PROJECT = path.resolve(import.meta.dirname, '../..');
-const TSX = path.join(PROJECT, 'node_modules/tsx/dist/cli.mjs');
 const workDir = mkdtempSync(path.join(tmpdir(), 'exactly-once-'));
 const outputsFile = path.join(workDir, 'outputs.json');
 
@@ -47,16 +45,7 @@ afterAll(async () => {
 
 beforeEach(() => cloud.faults.clear());
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [TSX, 'bin/pipeline.ts', '--outputs', outputsFile, ...args],
-      { cwd: PROJECT, env: { ...process.env, NODE_NO_WARNINGS: '1' }, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (args: string[]) => runCli(args, { outputsFile });
 
 function traffic(count: number, invalidShare = 0.1): Array<Record<string, unknown>> {
   seed += 1;

@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
@@ -18,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud, type LocalCloud } from '../../lib/local/cloud';
 import { deadLetterAttributes, type DeadLetterMessage } from '../../lambdas/shared/records';
 import { sampleEventV3 } from '../fixtures/events';
+import { runCli } from '../fixtures/cli';
 import { poll } from '../fixtures/poll';
 
 // Issue 9, "rehearse the console redrive locally": `pipeline redrive` (a child process, as an
@@ -25,8 +25,6 @@ import { poll } from '../fixtures/poll';
 // console's *Start DLQ redrive* (what `aws sqs start-message-move-task --source-arn <DLQ ARN>
 // --destination-arn <RedriveQueue ARN>` sends, here through the SDK) works as on AWS.
 
-const PROJECT = resolve(__dirname, '../..');
-const TSX = join(PROJECT, 'node_modules/tsx/dist/cli.mjs');
 
 let cloud: LocalCloud;
 let dir: string;
@@ -34,16 +32,7 @@ let outputsFile: string;
 let sqs: SQSClient;
 let dynamo: DynamoDBDocumentClient;
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [TSX, 'bin/pipeline.ts', '--outputs', outputsFile, ...args],
-      { cwd: PROJECT, env: { ...process.env, NODE_NO_WARNINGS: '1' }, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (args: string[]) => runCli(args, { outputsFile });
 
 const out = (name: string): string => String((cloud.outputs as Record<string, unknown>)[name]);
 

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outputsAt } from '../../fixtures/cli';
 
 // The real binary as an operator runs it, as a child process: `pipeline cost | head -1` and
 // `pipeline dlq list | head -1` end quietly (exit 0, no EPIPE stack), and `dlq list` against a
@@ -114,23 +115,7 @@ beforeAll(async () => {
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   dir = await mkdtemp(join(tmpdir(), 'pipeline-output-'));
   outputsFile = join(dir, 'outputs.json');
-  await writeFile(
-    outputsFile,
-    JSON.stringify({
-      'EcommercePipeline-local': {
-        IngestUrl: `${endpoint}/v1`,
-        ApiKeyId: 'k',
-        RawStreamName: 'raw',
-        ProcessedStreamName: 'processed',
-        EventsTableName: 'events',
-        AggregatesTableName: 'aggregates',
-        DeadLetterQueueUrl: `${endpoint}/000000000000/dlq`,
-        RedriveQueueUrl: `${endpoint}/000000000000/redrive`,
-        AwsEndpoint: endpoint,
-        ApiKeyValue: 'key',
-      },
-    }),
-  );
+  await writeFile(outputsFile, outputsAt(endpoint));
 });
 
 afterAll(async () => {
