@@ -4,7 +4,7 @@ import { BatchGetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { aggregateFromItem, expectedAggregates, mergeWriteShards, sameAggregate, type AggregateContribution, type AggregateSource } from '../../lambdas/shared/aggregates';
 import { DeadLetterMessageSchema } from '../../lambdas/shared/records';
-import { pollUntil } from '../../lib/poll';
+import { pollUntil } from '../../tools/shared/poll';
 
 /**
  * The exactly-once promise as one reusable check, for the scenario tests and the load run:

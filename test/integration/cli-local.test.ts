@@ -6,7 +6,7 @@ import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient } from '@aws-
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalCloud, type LocalCloud } from '../../lib/local/cloud';
+import { startLocalCloud, type LocalCloud } from '../../tools/local-cloud/cloud';
 import { runCli } from '../fixtures/cli';
 import { poll as waitFor } from '../fixtures/poll';
 

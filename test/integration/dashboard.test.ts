@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalCloud, type LocalCloud } from '../../lib/local/cloud';
+import { startLocalCloud, type LocalCloud } from '../../tools/local-cloud/cloud';
 import { createTrafficGenerator } from '../../lambdas/generator/traffic';
 import { sampleEventV3 } from '../fixtures/events';
 import { poll } from '../fixtures/poll';

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { startLocalCloud, type LocalCloud } from '../../lib/local/cloud';
-import { CONTRACT_OUTPUTS } from '../../lib/local/outputs';
+import { startLocalCloud, type LocalCloud } from '../../tools/local-cloud/cloud';
+import { CONTRACT_OUTPUTS } from '../../tools/local-cloud/outputs';
 import { sampleEventV3 } from '../fixtures/events';
 import { poll } from '../fixtures/poll';
 

@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalCloud } from '../../lib/local/cloud';
-import { RefusedPropertiesError } from '../../lib/local/resources';
-import type { CfnTemplate } from '../../lib/local/intrinsics';
+import { startLocalCloud } from '../../tools/local-cloud/cloud';
+import { RefusedPropertiesError } from '../../tools/local-cloud/property-rules';
+import type { CfnTemplate } from '../../tools/local-cloud/intrinsics';
 
 // The fixture template in a cloud assembly of its own, with the raw-stream mapping set to
 // ParallelizationFactor 2: the local cloud must refuse to start rather than run it as 1.

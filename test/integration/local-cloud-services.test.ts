@@ -10,10 +10,10 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { GetSecretValueCommand, ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { startAwsEndpoint, type AwsEndpoint } from '../../lib/local/endpoint';
-import { resolveTemplate, type CfnTemplate, type ResolvedTemplate } from '../../lib/local/intrinsics';
-import { createResources, destroyClients, localClients, type LocalClients } from '../../lib/local/resources';
-import type { LocalResource } from '../../lib/local/types';
+import { startAwsEndpoint, type AwsEndpoint } from '../../tools/local-cloud/endpoint';
+import { resolveTemplate, type CfnTemplate, type ResolvedTemplate } from '../../tools/local-cloud/intrinsics';
+import { createResources, destroyClients, localClients, type LocalClients } from '../../tools/local-cloud/resources';
+import type { LocalResource } from '../../tools/local-cloud/types';
 
 // One endpoint and one set of resources, created from the fixture template, for the whole file.
 const template = JSON.parse(readFileSync(path.join(import.meta.dirname, '../fixtures/local-template.json'), 'utf8')) as CfnTemplate;

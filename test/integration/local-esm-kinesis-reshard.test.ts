@@ -12,8 +12,8 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { startKinesisMapping } from '../../lib/local/kinesis-esm';
-import type { EventSourceMappingSpec, Invoker } from '../../lib/local/types';
+import { startKinesisMapping } from '../../tools/local-cloud/kinesis-esm';
+import type { EventSourceMappingSpec, Invoker } from '../../tools/local-cloud/types';
 import { ACCOUNT_ID, REGION, waitFor } from '../fixtures/local-functions/resources';
 
 // kinesalite ships no type declarations; it is a CommonJS factory returning an http.Server.

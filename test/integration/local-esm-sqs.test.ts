@@ -13,9 +13,9 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SqsSchema } from '@aws-lambda-powertools/parser/schemas';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
-import { createLambdaRuntime, type LambdaRuntime } from '../../lib/local/lambda-runtime';
-import { startEventSourceMappings } from '../../lib/local/event-source-mappings';
-import type { InvokeResult, Invoker, LocalResource } from '../../lib/local/types';
+import { createLambdaRuntime, type LambdaRuntime } from '../../tools/local-cloud/lambda-runtime';
+import { startEventSourceMappings } from '../../tools/local-cloud/event-source-mappings';
+import type { InvokeResult, Invoker, LocalResource } from '../../tools/local-cloud/types';
 import { ACCOUNT_ID, REGION, functionResource, waitFor } from '../fixtures/local-functions/resources';
 
 interface SqsEvent {

@@ -12,7 +12,7 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { startLocalCloud, type LocalCloud } from '../../lib/local/cloud';
+import { startLocalCloud, type LocalCloud } from '../../tools/local-cloud/cloud';
 import { createTrafficGenerator } from '../../lambdas/generator/traffic';
 import { aggregateFromItem, expectedAggregates, mergeWriteShards, type AggregateSource } from '../../lambdas/shared/aggregates';
 import { DeadLetterMessageSchema, type DeadLetterMessage } from '../../lambdas/shared/records';

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalCloud, type LocalCloud } from '../../lib/local/cloud';
+import { startLocalCloud, type LocalCloud } from '../../tools/local-cloud/cloud';
 
 // Issue 9: a new user's first steps. The README's "Send events" examples, run as a user runs them:
 // its bash blocks in order, in one bash, from a folder whose .local/outputs.json is a running local

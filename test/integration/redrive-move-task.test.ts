@@ -14,7 +14,7 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalCloud, type LocalCloud } from '../../lib/local/cloud';
+import { startLocalCloud, type LocalCloud } from '../../tools/local-cloud/cloud';
 import { deadLetterAttributes, type DeadLetterMessage } from '../../lambdas/shared/records';
 import { sampleEventV3 } from '../fixtures/events';
 import { runCli } from '../fixtures/cli';

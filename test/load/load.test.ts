@@ -6,8 +6,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTrafficGenerator } from '../../lambdas/generator/traffic';
-import { startLocalCloud, type LocalCloud } from '../../lib/local/cloud';
-import type { FaultSet } from '../../lib/local/fault-set';
+import { startLocalCloud, type LocalCloud } from '../../tools/local-cloud/cloud';
+import type { FaultSet } from '../../tools/local-cloud/fault-set';
 import { checkConservation, emptyAccepted, ingest, withIds, type ConservationClients } from '../harness/conservation';
 
 // `npm run test:load`: LOAD_EVENTS events (default 20,000) at LOAD_RATE events/s (default 200),

@@ -2,8 +2,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aggregateFromItem, expectedAggregates, mergeWriteShards } from '../../../lambdas/shared/aggregates';
-import { checkAggregates } from '../../../lib/cli/aggregates';
-import { startAwsEndpoint, type AwsEndpoint } from '../../../lib/local/endpoint';
+import { checkAggregates } from '../../../tools/cli/aggregates';
+import { startAwsEndpoint, type AwsEndpoint } from '../../../tools/local-cloud/endpoint';
 import { scanAll } from '../../harness/conservation';
 import { createAggregatesTable, createEventsTable } from '../../fixtures/tables';
 

@@ -17,8 +17,8 @@ import {
   parseHourBound,
   type AggregatesOptions,
   type AggregatesReport,
-} from '../../../lib/cli/aggregates';
-import { escapeControl, terminalText, truncate } from '../../../lib/cli/terminal-text';
+} from '../../../tools/cli/aggregates';
+import { escapeControl, terminalText, truncate } from '../../../tools/cli/terminal-text';
 
 // A real (emulated) DynamoDB: the conditional writes, consistent reads, filters and pagination
 // behave as DynamoDB's do. dynalite ships no type declarations; loaded through require.

@@ -1,6 +1,6 @@
 import { CommanderError, type Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { buildProgram } from '../../../lib/cli/program';
+import { buildProgram } from '../../../tools/cli/program';
 
 /** Parses argv in-process; usage errors surface as CommanderError with commander's message. */
 async function parse(args: string[]): Promise<{ error?: CommanderError; stderr: string }> {

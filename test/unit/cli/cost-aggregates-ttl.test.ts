@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstHourWithinTtl } from '../../../lib/cli/aggregates';
+import { firstHourWithinTtl } from '../../../tools/cli/aggregates';
 
 // With eventsTtlDays, `pipeline aggregates verify|rebuild` compare only the hours none of whose
 // events can have expired (README: "Expired events and the aggregates").

@@ -14,8 +14,8 @@ import {
   formatComparison,
   readCdkContext,
   type CostInputs,
-} from '../../../lib/cli/cost';
-import { PRICES } from '../../../lib/cli/prices';
+} from '../../../tools/cli/cost';
+import { PRICES } from '../../../tools/cli/prices';
 
 // A configuration worked out by hand from the price table (us-east-1):
 //   10 events/s, 10 events per request, 824-byte events (raw record 824 + 120 = 944 B,

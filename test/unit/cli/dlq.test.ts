@@ -1,6 +1,6 @@
 import type { Message } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { describeMessage, groupDeadLetters, listDeadLetters, matchesFilter, parseFilter } from '../../../lib/cli/dlq';
+import { describeMessage, groupDeadLetters, listDeadLetters, matchesFilter, parseFilter } from '../../../tools/cli/dlq';
 import { deadLetterAttributes } from '../../../lambdas/shared/records';
 
 const NOW = new Date('2026-11-22T12:00:00.000Z');

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadOutputs, parseOutputs, REQUIRED_OUTPUTS, Target } from '../../../lib/cli/outputs';
+import { loadOutputs, parseOutputs, REQUIRED_OUTPUTS, Target } from '../../../tools/cli/outputs';
 
 const complete = Object.fromEntries(REQUIRED_OUTPUTS.map((name) => [name, `value-of-${name}`]));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createProgress } from '../../../lib/cli/progress';
+import { createProgress } from '../../../tools/cli/progress';
 
 function fakeStream(isTTY: boolean) {
   const lines: string[] = [];

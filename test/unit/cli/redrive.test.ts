@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { redrive } from '../../../lib/cli/redrive';
+import { redrive } from '../../../tools/cli/redrive';
 
 const DLQ = 'http://sqs/000000000000/dlq';
 const REDRIVE = 'http://sqs/000000000000/redrive';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isUnsupportedOperation } from '../../../lib/cli/redrive';
-import { rangeFromFailureRecord, streamNameFromArn } from '../../../lib/cli/replay';
+import { isUnsupportedOperation } from '../../../tools/cli/redrive';
+import { rangeFromFailureRecord, streamNameFromArn } from '../../../tools/cli/replay';
 
 const failureRecord = {
   requestContext: { requestId: 'r', functionArn: 'arn:aws:lambda:us-east-1:1:function:Validator', condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IngestResult } from '../../../lambdas/shared/ingest-response';
-import { eventsUrl, parseEvents, sendEvents, sendSucceeded } from '../../../lib/cli/send';
+import { eventsUrl, parseEvents, sendEvents, sendSucceeded } from '../../../tools/cli/send';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

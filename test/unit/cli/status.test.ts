@@ -2,7 +2,7 @@ import { DescribeAlarmsCommand, GetMetricDataCommand, CloudWatchClient } from '@
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseOutputs, REQUIRED_OUTPUTS, Target } from '../../../lib/cli/outputs';
+import { parseOutputs, REQUIRED_OUTPUTS, Target } from '../../../tools/cli/outputs';
 import {
   alarmSignals,
   backlogFrom,
@@ -12,7 +12,7 @@ import {
   evaluateStatus,
   STATUS_EXIT_CODES,
   type StatusSignals,
-} from '../../../lib/cli/status';
+} from '../../../tools/cli/status';
 
 const NOW = new Date('2026-11-22T12:00:00.000Z');
 const healthy: StatusSignals = {

@@ -9,10 +9,10 @@ import {
   groupDeadLetters,
   listDeadLetters,
   shownDeadLetter,
-} from '../../../lib/cli/dlq';
-import { formatRedrive, type RedriveSummary } from '../../../lib/cli/redrive';
-import { DEFAULT_THRESHOLDS, formatStatus, type StatusReport } from '../../../lib/cli/status';
-import { escapeControl, idText, safeJson, terminalText } from '../../../lib/cli/terminal-text';
+} from '../../../tools/cli/dlq';
+import { formatRedrive, type RedriveSummary } from '../../../tools/cli/redrive';
+import { DEFAULT_THRESHOLDS, formatStatus, type StatusReport } from '../../../tools/cli/status';
+import { escapeControl, idText, safeJson, terminalText } from '../../../tools/cli/terminal-text';
 
 // Issue 9: client data (an event_id, a field name, an error message quoting it) printed by the
 // operator's commands must not drive the terminal, nor widen every row of a table.

@@ -7,7 +7,7 @@ import { aggregateFromItem, expectedAggregates, mergeWriteShards } from '../../.
 import type { EnrichedEvent } from '../../../lambdas/shared/events';
 import { loadRecords, type LoaderDeps } from '../../../lambdas/loader/load';
 import { DynamoDbEventStore } from '../../../lambdas/loader/store';
-import { startAwsEndpoint, type AwsEndpoint } from '../../../lib/local/endpoint';
+import { startAwsEndpoint, type AwsEndpoint } from '../../../tools/local-cloud/endpoint';
 import { scanAll as scanTable } from '../../harness/conservation';
 import { createAggregatesTable, createEventsTable } from '../../fixtures/tables';
 import { enrichedEvent, kinesisRecord, sequenceNumber } from './helpers';

@@ -1,9 +1,9 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiGateway, MAX_REQUEST_LINE_AND_HEADER_BYTES } from '../../../lib/local/api-gateway';
-import { startAwsEndpoint, type AwsEndpoint } from '../../../lib/local/endpoint';
-import { createLambdaRuntime, type LambdaRuntime } from '../../../lib/local/lambda-runtime';
-import type { LocalResource } from '../../../lib/local/types';
+import { createApiGateway, MAX_REQUEST_LINE_AND_HEADER_BYTES } from '../../../tools/local-cloud/api-gateway';
+import { startAwsEndpoint, type AwsEndpoint } from '../../../tools/local-cloud/endpoint';
+import { createLambdaRuntime, type LambdaRuntime } from '../../../tools/local-cloud/lambda-runtime';
+import type { LocalResource } from '../../../tools/local-cloud/types';
 import { ACCOUNT_ID, REGION, functionResource, templateResource } from '../../fixtures/local-functions/resources';
 
 // Issue 9: hostile requests at the edge of the local API Gateway, answered as a REST API does:

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiGateway } from '../../../lib/local/api-gateway';
-import { createLambdaRuntime, type LambdaRuntime } from '../../../lib/local/lambda-runtime';
-import type { LocalResource } from '../../../lib/local/types';
+import { createApiGateway } from '../../../tools/local-cloud/api-gateway';
+import { createLambdaRuntime, type LambdaRuntime } from '../../../tools/local-cloud/lambda-runtime';
+import type { LocalResource } from '../../../tools/local-cloud/types';
 import { ACCOUNT_ID, REGION, functionResource, templateResource } from '../../fixtures/local-functions/resources';
 
 // One API with binary media types */* (as the ingest API), a proxy resource and a method whose

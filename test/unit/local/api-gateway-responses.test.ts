@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiGateway } from '../../../lib/local/api-gateway';
-import type { Invoker, LocalResource } from '../../../lib/local/types';
+import { createApiGateway } from '../../../tools/local-cloud/api-gateway';
+import type { Invoker, LocalResource } from '../../../tools/local-cloud/types';
 import { ACCOUNT_ID, REGION, templateResource } from '../../fixtures/local-functions/resources';
 
 // The API's AWS::ApiGateway::GatewayResponse resources shape API Gateway's own errors locally as

@@ -2,9 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas';
-import { createApiGateway, isBinary } from '../../../lib/local/api-gateway';
-import { createLambdaRuntime, type LambdaRuntime } from '../../../lib/local/lambda-runtime';
-import type { Invoker, LocalResource } from '../../../lib/local/types';
+import { createApiGateway, isBinary } from '../../../tools/local-cloud/api-gateway';
+import { createLambdaRuntime, type LambdaRuntime } from '../../../tools/local-cloud/lambda-runtime';
+import type { Invoker, LocalResource } from '../../../tools/local-cloud/types';
 import { ACCOUNT_ID, REGION, functionResource, templateResource } from '../../fixtures/local-functions/resources';
 
 // Resources as the template reader resolves CDK's RestApi, LambdaIntegration, CORS preflight,

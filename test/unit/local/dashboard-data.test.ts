@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { groupDeadLetters, type PeekedMessage } from '../../../lib/cli/dlq';
-import { dlqReasons, MAX_TEXT, recentHours, segmentMix, summariseAggregates, cached } from '../../../lib/local/dashboard/data';
-import { RateRing } from '../../../lib/local/dashboard/rates';
+import { groupDeadLetters, type PeekedMessage } from '../../../tools/cli/dlq';
+import { dlqReasons, MAX_TEXT, recentHours, segmentMix, summariseAggregates, cached } from '../../../tools/local-cloud/dashboard/data';
+import { RateRing } from '../../../tools/local-cloud/dashboard/rates';
 
 // The dashboard's pure parts: counter samples to rates, Aggregates items to revenue and rankings,
 // stored events to the segment mix, dead letters to bounded samples.

@@ -9,9 +9,9 @@ import {
   UpdateItemCommand,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
-import { startAwsEndpoint, type AwsEndpoint } from '../../../lib/local/endpoint';
+import { startAwsEndpoint, type AwsEndpoint } from '../../../tools/local-cloud/endpoint';
 import { createAggregatesTable, createEventsTable } from '../../fixtures/tables';
-import { ReadWriteLock } from '../../../lib/local/services/dynamodb-transactions';
+import { ReadWriteLock } from '../../../tools/local-cloud/services/dynamodb-transactions';
 
 // TransactWriteItems emulated by the local endpoint on top of dynalite, through the real SDK.
 const region = 'us-east-1';

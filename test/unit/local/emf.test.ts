@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MetricAccumulator, parseEmfLine } from '../../../lib/local/emf';
+import { MetricAccumulator, parseEmfLine } from '../../../tools/local-cloud/emf';
 
 function emfLine(values: Record<string, unknown>, names = Object.keys(values)): string {
   return JSON.stringify({

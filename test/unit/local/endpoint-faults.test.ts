@@ -20,8 +20,8 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { startAwsEndpoint, type AwsEndpoint } from '../../../lib/local/endpoint';
-import { FaultController, type FaultSet } from '../../../lib/local/fault-set';
+import { startAwsEndpoint, type AwsEndpoint } from '../../../tools/local-cloud/endpoint';
+import { FaultController, type FaultSet } from '../../../tools/local-cloud/fault-set';
 
 // Faults on the local endpoint's real paths, seen through the real SDK clients: the answers must
 // be AWS's (status, error name, per-entry codes) so the SDKs' and the functions' retries run.

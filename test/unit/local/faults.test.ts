@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { payloadTexts, withFaults } from '../../../lib/local/faults';
-import type { Invoker } from '../../../lib/local/types';
+import { payloadTexts, withFaults } from '../../../tools/local-cloud/faults';
+import type { Invoker } from '../../../tools/local-cloud/types';
 
 const kinesisEvent = (...texts: string[]) => ({
   Records: texts.map((t) => ({ kinesis: { data: Buffer.from(t).toString('base64') } })),

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { physicalName, resolveTemplate, TemplateResolutionError, type CfnTemplate } from '../../../lib/local/intrinsics';
+import { physicalName, resolveTemplate, TemplateResolutionError, type CfnTemplate } from '../../../tools/local-cloud/intrinsics';
 
 const ENDPOINT = 'http://127.0.0.1:4566';
 const options = { stackName: 'EcommercePipeline-local', region: 'us-east-1', accountId: '000000000000', endpoint: ENDPOINT };

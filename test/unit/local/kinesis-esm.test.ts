@@ -7,8 +7,8 @@ import {
   type _Record as KinesisRecord,
 } from '@aws-sdk/client-kinesis';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { startKinesisMapping, type KinesisMapping } from '../../../lib/local/kinesis-esm';
-import type { EventSourceMappingSpec, InvokeResult, Invoker } from '../../../lib/local/types';
+import { startKinesisMapping, type KinesisMapping } from '../../../tools/local-cloud/kinesis-esm';
+import type { EventSourceMappingSpec, InvokeResult, Invoker } from '../../../tools/local-cloud/types';
 import { waitFor } from '../../fixtures/local-functions/resources';
 
 // A fake Kinesis that serves ListShards, GetShardIterator and GetRecords from memory, so the

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mappingSpecFrom } from '../../../lib/local/event-source-mappings';
-import { resolveTemplate, type CfnTemplate } from '../../../lib/local/intrinsics';
-import { describeGroups, groupResources, RefusedPropertiesError } from '../../../lib/local/resources';
+import { mappingSpecFrom } from '../../../tools/local-cloud/event-source-mappings';
+import { resolveTemplate, type CfnTemplate } from '../../../tools/local-cloud/intrinsics';
+import { RefusedPropertiesError } from '../../../tools/local-cloud/property-rules';
+import { describeGroups, groupResources } from '../../../tools/local-cloud/resource-types';
 
 const options = { stackName: 'EcommercePipeline-local', region: 'us-east-1', accountId: '000000000000', endpoint: 'http://127.0.0.1:4566' };
 const fixture = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../fixtures/local-template.json'), 'utf8')) as CfnTemplate;

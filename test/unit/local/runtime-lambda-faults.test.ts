@@ -2,9 +2,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FaultController } from '../../../lib/local/fault-set';
-import { MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, createLambdaRuntime, type LambdaRuntime } from '../../../lib/local/lambda-runtime';
-import type { InvokeResult, LocalResource } from '../../../lib/local/types';
+import { FaultController } from '../../../tools/local-cloud/fault-set';
+import { MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, createLambdaRuntime, type LambdaRuntime } from '../../../tools/local-cloud/lambda-runtime';
+import type { InvokeResult, LocalResource } from '../../../tools/local-cloud/types';
 import { ACCOUNT_ID, REGION, functionResource } from '../../fixtures/local-functions/resources';
 
 const ENDPOINT = 'http://127.0.0.1:4599';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLambdaRuntime, type LambdaRuntime } from '../../../lib/local/lambda-runtime';
+import { createLambdaRuntime, type LambdaRuntime } from '../../../tools/local-cloud/lambda-runtime';
 import { ACCOUNT_ID, REGION, fixtureDir, functionResource } from '../../fixtures/local-functions/resources';
 
 const ENDPOINT = 'http://127.0.0.1:4599';

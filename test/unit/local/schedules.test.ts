@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { nextCronTime, parseCron, parseScheduleExpression, startSchedules } from '../../../lib/local/schedules';
-import type { InvokeResult, Invoker, LocalResource } from '../../../lib/local/types';
+import { nextCronTime, parseCron, parseScheduleExpression, startSchedules } from '../../../tools/local-cloud/schedules';
+import type { InvokeResult, Invoker, LocalResource } from '../../../tools/local-cloud/types';
 
 const GENERATOR_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:local-Generator';
 const RULE_ARN = 'arn:aws:events:eu-west-1:123456789012:rule/GeneratorSchedule';

@@ -11,8 +11,8 @@ import {
   type ListMessageMoveTasksResultEntry,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { startAwsEndpoint, type AwsEndpoint } from '../../../lib/local/endpoint';
-import { decodeTaskHandle, encodeTaskHandle } from '../../../lib/local/services/sqs-move-tasks';
+import { startAwsEndpoint, type AwsEndpoint } from '../../../tools/local-cloud/endpoint';
+import { decodeTaskHandle, encodeTaskHandle } from '../../../tools/local-cloud/services/sqs-move-tasks';
 
 // SQS message move tasks (DLQ redrive) on the local endpoint, through the real SDK client (what
 // `aws sqs start-message-move-task` sends) and the query protocol (AWS CLI v1, older SDKs).

@@ -2,9 +2,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachAssetDirs, readStackAssembly } from '../../../lib/local/template';
-import { resolveTemplate, type CfnTemplate } from '../../../lib/local/intrinsics';
-import { describeGroups, groupResources, orderQueues } from '../../../lib/local/resources';
+import { attachAssetDirs, readStackAssembly } from '../../../tools/local-cloud/template';
+import { resolveTemplate, type CfnTemplate } from '../../../tools/local-cloud/intrinsics';
+import { describeGroups, groupResources } from '../../../tools/local-cloud/resource-types';
+import { orderQueues } from '../../../tools/local-cloud/resources';
 
 const fixture = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../fixtures/local-template.json'), 'utf8')) as CfnTemplate;
 const options = { stackName: 'EcommercePipeline-local', region: 'us-east-1', accountId: '000000000000', endpoint: 'http://127.0.0.1:4566' };

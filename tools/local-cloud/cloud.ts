@@ -12,16 +12,9 @@ import { withFaults, type FaultRule } from './faults';
 import { resolveTemplate } from './intrinsics';
 import { createLambdaRuntime, type LambdaRuntime } from './lambda-runtime';
 import { apiKeyValueOf, buildOutputs, DEFAULT_OUTPUTS_PATH, writeOutputs } from './outputs';
-import {
-  createResources,
-  describeGroups,
-  destroyClients,
-  groupResources,
-  localClients,
-  RefusedPropertiesError,
-  type LocalClients,
-  type ResourceGroups,
-} from './resources';
+import { RefusedPropertiesError } from './property-rules';
+import { describeGroups, groupResources, type ResourceGroups } from './resource-types';
+import { createResources, destroyClients, localClients, type LocalClients } from './resources';
 import { startSchedules } from './schedules';
 import { attachAssetDirs, LOCAL_STACK_NAME, LOCAL_STAGE, readStackAssembly, synthesize } from './template';
 import type { LocalResource, MetricTotals } from './types';

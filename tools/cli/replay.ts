@@ -8,7 +8,7 @@ import {
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { validateEvent } from '../../lambdas/shared/events';
 import { PUT_RECORDS_LIMITS } from '../../lambdas/shared/delivery';
-import { listShards } from '../kinesis-shards';
+import { listShards } from '../shared/kinesis-shards';
 import { RawRecordSchema } from '../../lambdas/shared/records';
 import { deliverInChunks, type RetryPolicy } from '../../lambdas/shared/retry';
 import { CliError } from './errors';

@@ -7,7 +7,7 @@ import {
   type _Record as KinesisRecord,
 } from '@aws-sdk/client-kinesis';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { listShards } from '../kinesis-shards';
+import { listShards } from '../shared/kinesis-shards';
 import { errorMessageOf } from '../../lambdas/shared/error-message';
 import { exponentialDelay } from '../../lambdas/shared/retry';
 import type { EventSourceMappingSpec, Invoker } from './types';

@@ -1,6 +1,6 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CONTRACT_OUTPUTS } from '../contract-outputs';
+import { CONTRACT_OUTPUTS } from '../../lib/contract-outputs';
 import type { LocalResource } from './types';
 
 /**
@@ -11,7 +11,7 @@ import type { LocalResource } from './types';
 
 export const DEFAULT_OUTPUTS_PATH = '.local/outputs.json';
 
-export { CONTRACT_OUTPUTS } from '../contract-outputs';
+export { CONTRACT_OUTPUTS } from '../../lib/contract-outputs';
 
 export type StackOutputs = Record<string, Record<string, string>>;
 

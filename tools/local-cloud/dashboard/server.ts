@@ -13,7 +13,7 @@ import type { DashboardReader } from './data';
 
 export const DASHBOARD_PATH = '/_local/dashboard/';
 
-const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
+const STATIC_DIR = fileURLToPath(new URL('./static', import.meta.url));
 const CHART_JS_DIST = path.dirname(createRequire(import.meta.url).resolve('chart.js'));
 
 const ASSETS: Record<string, { file: string; type: string }> = {

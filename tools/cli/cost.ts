@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_KEYS, ConfigError, parseConfig, type PipelineConfig } from '../config';
+import { CONFIG_KEYS, ConfigError, parseConfig, type PipelineConfig } from '../../lib/config';
 import { CliError } from './errors';
 import { table } from './format';
 import { PRICES } from './prices';
@@ -490,6 +490,6 @@ export function formatComparison(comparison: CostComparison): string {
     '',
     table(headers, rows),
     '',
-    `Prices: ${first.prices.region} list prices as of ${first.prices.asOf}, no free tier (lib/cli/prices.ts).`,
+    `Prices: ${first.prices.region} list prices as of ${first.prices.asOf}, no free tier (tools/cli/prices.ts).`,
   ].join('\n');
 }

@@ -6,7 +6,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { CONTRACT_OUTPUTS } from '../contract-outputs';
+import { CONTRACT_OUTPUTS } from '../../lib/contract-outputs';
 import { CliError, explainError } from './errors';
 
 /** Contract §4: what every outputs file holds, local or deployed. */

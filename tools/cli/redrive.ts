@@ -1,4 +1,4 @@
-import { sendableAttributes } from '../sqs-attributes';
+import { sendableAttributes } from '../shared/sqs-attributes';
 import {
   DeleteMessageBatchCommand,
   ListMessageMoveTasksCommand,
