@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { startLocalCloud, type LocalCloud } from '../lib/local/cloud';
+import { startLocalCloud, type LocalCloud } from '../tools/local-cloud/cloud';
 import { profiled } from './profile';
 import { percentile, ratePerSecond } from './stats';
 import { trafficEvents } from './records';

@@ -1,4 +1,4 @@
-import { startAwsEndpoint } from '../lib/local/endpoint';
+import { startAwsEndpoint } from '../tools/local-cloud/endpoint';
 
 /**
  * The local AWS endpoint (dynalite, kinesalite, fauxqs, emulated TransactWriteItems) in its own

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { readStackAssembly, LOCAL_STACK_NAME } from '../lib/local/template';
+import { readStackAssembly, LOCAL_STACK_NAME } from '../tools/local-cloud/template';
 import { functionNameOf } from './e2e';
 import { median } from './stats';
 

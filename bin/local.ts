@@ -3,10 +3,10 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_PORT, startLocalCloud, type LocalCloud } from '../lib/local/cloud';
-import { parseFaultSet, type FaultSet } from '../lib/local/fault-set';
-import { parseScheduleExpression } from '../lib/local/schedules';
-import { formatSummary, sampleFrom, startProgressLine, type ProgressSample } from '../lib/local/progress';
+import { DEFAULT_PORT, startLocalCloud, type LocalCloud } from '../tools/local-cloud/cloud';
+import { parseFaultSet, type FaultSet } from '../tools/local-cloud/fault-set';
+import { parseScheduleExpression } from '../tools/local-cloud/schedules';
+import { formatSummary, sampleFrom, startProgressLine, type ProgressSample } from '../tools/local-cloud/progress';
 
 /**
  * `npm start`: the whole synthesized app on this machine, no Docker. Prints the endpoints and the

@@ -1,8 +1,8 @@
 #!/usr/bin/env -S npx tsx
 import { CommanderError } from 'commander';
-import { buildProgram, quietOnClosedOutput } from '../lib/cli/program';
-import { CliError } from '../lib/cli/errors';
-import { escapeControl } from '../lib/cli/terminal-text';
+import { buildProgram, quietOnClosedOutput } from '../tools/cli/program';
+import { CliError } from '../tools/cli/errors';
+import { escapeControl } from '../tools/cli/terminal-text';
 
 // The AWS SDK's notice that a future release will need Node 22 would precede every command's output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
