@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { createApiGateway } from './api-gateway';
+import { createApiGateway } from './api-gateway/server';
 import { createDashboardReader } from './dashboard/data';
 import { RateRing, startSampling } from './dashboard/rates';
 import { createDashboardServer, DASHBOARD_PATH } from './dashboard/server';

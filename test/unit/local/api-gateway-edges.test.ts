@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiGateway, MAX_REQUEST_LINE_AND_HEADER_BYTES } from '../../../tools/local-cloud/api-gateway';
+import { createApiGateway, MAX_REQUEST_LINE_AND_HEADER_BYTES } from '../../../tools/local-cloud/api-gateway/server';
 import { startAwsEndpoint, type AwsEndpoint } from '../../../tools/local-cloud/endpoint';
 import { createLambdaRuntime, type LambdaRuntime } from '../../../tools/local-cloud/lambda-runtime';
 import type { LocalResource } from '../../../tools/local-cloud/types';

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiGateway } from '../../../tools/local-cloud/api-gateway';
+import { createApiGateway } from '../../../tools/local-cloud/api-gateway/server';
 import { createLambdaRuntime, type LambdaRuntime } from '../../../tools/local-cloud/lambda-runtime';
 import type { LocalResource } from '../../../tools/local-cloud/types';
 import { ACCOUNT_ID, REGION, functionResource, templateResource } from '../../fixtures/local-functions/resources';
