@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { leanDocumentClient } from '../lambdas/shared/aws-dynamodb';
 import type { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { loadRecords } from '../lambdas/loader/load';
 import { DynamoDbEventStore } from '../lambdas/loader/store';
@@ -33,7 +33,7 @@ export async function benchLoader(options: { quick: boolean; progress: (line: st
   const { child, first } = await forkTs<{ url: string }>('endpoint-child.ts');
   options.progress(`loader: endpoint (child pid ${child.pid}) at ${first.url}`);
   const raw = new DynamoDBClient({ endpoint: first.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 3 });
-  const dynamo = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+  const dynamo = leanDocumentClient(raw);
   try {
     await createEventsTable(raw, 'BenchEvents');
     await createAggregatesTable(raw, 'BenchAggregates');

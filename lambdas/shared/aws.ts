@@ -2,6 +2,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { withoutRequestLogging } from './sdk-middleware';
 
 // Clients are built once per container (module scope, lazily) and reused by every invocation.
 // The SDK reads AWS_ENDPOINT_URL itself, so LocalStack and the local cloud need no code path.
@@ -24,22 +25,22 @@ export interface KinesisClientOptions {
 
 /** The options apply when the container's client is first built. */
 export function kinesisClient(options: KinesisClientOptions = {}): KinesisClient {
-  kinesis ??= new KinesisClient({
+  kinesis ??= withoutRequestLogging(new KinesisClient({
     requestHandler: new NodeHttpHandler({
       connectionTimeout: 3_000,
       requestTimeout: options.requestTimeoutMs ?? 10_000,
     }),
     maxAttempts: options.maxAttempts ?? 3,
-  });
+  }));
   return kinesis;
 }
 
 export function sqsClient(): SQSClient {
-  sqs ??= new SQSClient({ maxAttempts: 3 });
+  sqs ??= withoutRequestLogging(new SQSClient({ maxAttempts: 3 }));
   return sqs;
 }
 
 export function secretsClient(): SecretsManagerClient {
-  secrets ??= new SecretsManagerClient({ maxAttempts: 3 });
+  secrets ??= withoutRequestLogging(new SecretsManagerClient({ maxAttempts: 3 }));
   return secrets;
 }
