@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { LIMITS } from '../../lambdas/shared/events';
-import type { IngestResult } from '../../lambdas/shared/ingest-response';
-import { exponentialDelay } from '../../lambdas/shared/retry';
+import { eventsUrl, IngestHttpError, messageOf, sendToIngest, withEventId, type SentEvent } from '../../lambdas/shared/ingest-client';
 import { CliError, networkErrorCode } from './errors';
 import { percentile } from './format';
 import type { Progress } from './progress';
@@ -59,11 +57,6 @@ export interface SendOptions {
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
-/** Where POST goes: `{IngestUrl}/events`, whether or not IngestUrl ends with a slash. */
-export function eventsUrl(ingestUrl: string): string {
-  return `${ingestUrl.replace(/\/+$/, '')}/events`;
-}
-
 /**
  * Reads events from JSON (an array, `{"events": [...]}` or one object) or JSON Lines.
  * Objects without an event_id get one here, so a resend after a `retry` result reuses it.
@@ -98,13 +91,6 @@ export function parseEvents(text: string, source: string): unknown[] {
   return events.map(withEventId);
 }
 
-export function withEventId(event: unknown): unknown {
-  if (isObject(event) && (event.event_id === undefined || event.event_id === null)) {
-    return { ...event, event_id: randomUUID() };
-  }
-  return event;
-}
-
 export async function readEventsFrom(file: string): Promise<unknown[]> {
   if (file === '-') {
     const chunks: Buffer[] = [];
@@ -120,29 +106,20 @@ export async function readEventsFrom(file: string): Promise<unknown[]> {
   return parseEvents(text, file);
 }
 
-type Outcome =
-  | { kind: 'results'; results: IngestResult[]; statusCode: number }
-  /** 400 all_rejected: no event accepted, none retriable; each result says why. */
-  | { kind: 'all_rejected'; results: IngestResult[]; label: string }
-  | { kind: 'transient'; label: string }
-  | { kind: 'refused'; status: number; code: string; message: string; label: string };
-
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Sends events in batches, keeps `rate` and `concurrency`, and resends `retry` results (of a 207
- * or a 503) and batches that failed as a whole (429, 5xx without results, network errors,
- * timeouts) with the same event_id and a backoff, up to `maxAttempts` per event. Events without
- * an event_id get one before the first attempt: a request may have been written although its
- * answer was lost, and only a resend under the same event_id is stored once. A 403 stops
- * everything: the key is wrong. A 400 all_rejected counts its events rejected and not written.
+ * Sends events with the ingest client (lambdas/shared/ingest-client.ts) at `rate` and
+ * `concurrency`, resending `retry` results (of a 207 or a 503) and batches that failed as a whole
+ * (429, 5xx without results, network errors, timeouts) with the same event_id and a backoff (no
+ * jitter, no time budget), up to `maxAttempts` per event; a 413 splits the request in halves.
+ * A 403 stops everything: the key is wrong; so does an URL that cannot be reached. A 400
+ * all_rejected counts its events rejected and not written.
  */
 export async function sendEvents(events: readonly unknown[], options: SendOptions): Promise<SendSummary> {
-  if (options.batchSize < 1 || options.batchSize > LIMITS.maxBatchEvents) {
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > LIMITS.maxBatchEvents) {
     throw new CliError(`--batch must be 1 to ${LIMITS.maxBatchEvents}`);
   }
-  const doFetch = options.fetch ?? fetch;
-  const sleep = options.sleep ?? sleepFor;
   const url = eventsUrl(options.ingestUrl);
   const summary: SendSummary = {
     events: events.length,
@@ -163,169 +140,81 @@ export async function sendEvents(events: readonly unknown[], options: SendOption
     durationSeconds: 0,
     eventsPerSecond: 0,
   };
-  const latencies: number[] = [];
   const startedAt = Date.now();
-  let scheduledEvents = 0;
 
-  const post = async (batch: readonly unknown[]): Promise<Outcome> => {
-    const body = batch.length === 1 ? JSON.stringify(batch[0]) : JSON.stringify({ events: batch });
-    const requestStart = performance.now();
-    let response: Response;
-    try {
-      response = await doFetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': options.apiKey },
-        body,
-        signal: AbortSignal.timeout(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
-      });
-    } catch (error) {
-      const code = networkErrorCode(error);
-      if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH') {
-        throw new CliError(`cannot reach ${url} (${code}). Is the local cloud running (npm start), or IngestUrl right?`);
-      }
-      return { kind: 'transient', label: code ?? 'network error' };
-    } finally {
-      summary.requests++;
-    }
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      // The timeout can also strike while the body is read.
-      return { kind: 'transient', label: networkErrorCode(error) ?? 'network error' };
-    }
-    latencies.push(performance.now() - requestStart);
-    const payload = safeJson(text);
-    if (response.status === 403) {
-      throw new CliError(
-        `the ingest API refused the API key (403 ${messageOf(payload) ?? 'Forbidden'}). ` +
-          'Check --api-key / PIPELINE_API_KEY, or that the outputs file belongs to this stack.',
-      );
-    }
-    if ((response.status === 202 || response.status === 207) && isObject(payload) && Array.isArray(payload.results)) {
-      return { kind: 'results', results: payload.results as IngestResult[], statusCode: response.status };
-    }
-    const label = String(response.status);
-    // A 503 from the collector carries a result per event: the `retry` ones go again under the
-    // event_id given back, the `rejected` ones are settled.
-    const results = resultsFor(payload, batch.length);
-    if (response.status === 503 && results) return { kind: 'results', results, statusCode: response.status };
-    if (response.status === 400 && results && errorCodeOf(payload) === 'all_rejected') {
-      return { kind: 'all_rejected', results, label };
-    }
-    if (response.status === 429 || response.status >= 500) return { kind: 'transient', label };
-    const error = isObject(payload) && isObject(payload.error) ? payload.error : undefined;
-    return {
-      kind: 'refused',
-      status: response.status,
-      label,
-      code: typeof error?.code === 'string' ? error.code : `http_${response.status}`,
-      message: messageOf(payload) ?? text.slice(0, 200),
-    };
-  };
-
-  const rateOf = options.rate && options.rate > 0 ? options.rate : undefined;
-  let pending = events.map(withEventId);
-  for (let attempt = 1; pending.length > 0; attempt++) {
-    if (attempt > 1) {
-      summary.resent += pending.length;
-      await sleep(exponentialDelay(attempt - 1, 100, 2_000));
-    }
-    const batches: unknown[][] = [];
-    for (let i = 0; i < pending.length; i += options.batchSize) batches.push(pending.slice(i, i + options.batchSize));
-    const again: unknown[] = [];
-    let next = 0;
-    const worker = async () => {
-      for (let batch = batches[next++]; batch; batch = batches[next++]) {
-        if (rateOf && attempt === 1) {
-          // Each request leaves when the last of its events is due at the given rate.
-          scheduledEvents += batch.length;
-          const due = startedAt + (scheduledEvents / rateOf) * 1000;
-          const wait = due - Date.now();
-          if (wait > 0) await sleep(wait);
+  const tally = (settled: readonly SentEvent[]): void => {
+    let detail = '';
+    for (const { outcome } of settled) {
+      if (outcome.status === 'accepted') {
+        summary.accepted++;
+        if (outcome.valid) summary.valid++;
+        else {
+          summary.invalid++;
+          for (const code of new Set(outcome.errors.map((e) => e.code))) count(summary.invalidCodes, code);
         }
-        await sendBatch(batch, again);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
-    if (attempt >= options.maxAttempts) {
-      summary.failed += again.length;
-      options.progress?.increment(again.length, `${again.length} failed`);
-      break;
-    }
-    pending = again;
-  }
-
-  /**
-   * One request and its outcome. A 413 (the request is too large as a whole) is split in halves,
-   * each sent the same way, so only an event too large on its own is refused.
-   */
-  async function sendBatch(batch: readonly unknown[], again: unknown[]): Promise<void> {
-    const outcome = await post(batch);
-    if (outcome.kind === 'transient') {
-      summary.requestErrors[outcome.label] = (summary.requestErrors[outcome.label] ?? 0) + 1;
-      again.push(...batch);
-      return;
-    }
-    if (outcome.kind === 'all_rejected') {
-      summary.requestErrors[outcome.label] = (summary.requestErrors[outcome.label] ?? 0) + 1;
-      for (const result of outcome.results) {
+        detail = `accepted ${summary.accepted}, invalid ${summary.invalid}`;
+      } else if (outcome.status === 'rejected') {
+        summary.rejected++;
+        for (const e of outcome.errors) count(summary.rejectedCodes, e.code);
+        detail = `accepted ${summary.accepted}, invalid ${summary.invalid}`;
+      } else if (outcome.status === 'refused') {
         summary.rejected++;
         summary.notWritten++;
-        count(summary.notWrittenByStatus, outcome.label);
-        const codes = (result.errors ?? []).map((e) => e.code);
-        for (const code of codes.length > 0 ? codes : ['all_rejected']) count(summary.rejectedCodes, code);
-      }
-      options.progress?.increment(outcome.results.length, `${outcome.label} all_rejected`);
-      return;
-    }
-    if (outcome.kind === 'refused') {
-      summary.requestErrors[outcome.label] = (summary.requestErrors[outcome.label] ?? 0) + 1;
-      if (outcome.status === 413 && batch.length > 1) {
-        summary.splitRequests++;
-        const half = Math.ceil(batch.length / 2);
-        await sendBatch(batch.slice(0, half), again);
-        await sendBatch(batch.slice(half), again);
-        return;
-      }
-      summary.rejected += batch.length;
-      summary.notWritten += batch.length;
-      count(summary.notWrittenByStatus, outcome.label, batch.length);
-      count(summary.rejectedCodes, outcome.code, batch.length);
-      options.progress?.increment(batch.length, `${outcome.label} ${outcome.message}`.slice(0, 60));
-      return;
-    }
-    if (outcome.statusCode === 503) summary.requestErrors['503'] = (summary.requestErrors['503'] ?? 0) + 1;
-    let settled = 0;
-    for (const result of outcome.results) {
-      const event = batch[result.index];
-      if (result.status === 'retry') {
-        if (event !== undefined) again.push(withReturnedId(event, result.event_id));
-        continue;
-      }
-      settled++;
-      if (result.status === 'rejected') {
-        summary.rejected++;
-        for (const e of result.errors ?? []) count(summary.rejectedCodes, e.code);
-      } else if (result.valid) {
-        summary.accepted++;
-        summary.valid++;
+        count(summary.notWrittenByStatus, String(outcome.httpStatus));
+        const codes = outcome.errors.map((e) => e.code);
+        for (const code of codes.length > 0 ? codes : [outcome.code]) count(summary.rejectedCodes, code);
+        detail = `${outcome.httpStatus} ${outcome.code === 'all_rejected' ? 'all_rejected' : outcome.message}`.slice(0, 60);
       } else {
-        summary.accepted++;
-        summary.invalid++;
-        for (const code of new Set((result.errors ?? []).map((e) => e.code))) count(summary.invalidCodes, code);
+        summary.failed++;
+        detail = `${settled.length} failed`;
       }
     }
-    options.progress?.increment(settled, `accepted ${summary.accepted}, invalid ${summary.invalid}`);
-  }
+    options.progress?.increment(settled.length, detail || `accepted ${summary.accepted}, invalid ${summary.invalid}`);
+  };
 
+  const sleep = options.sleep ?? sleepFor;
+  const report = await sendToIngest(events, {
+    ingestUrl: options.ingestUrl,
+    apiKey: options.apiKey,
+    batchSize: options.batchSize,
+    concurrency: options.concurrency,
+    rate: options.rate ?? 0,
+    policy: { maxAttempts: options.maxAttempts, baseDelayMs: 100, maxDelayMs: 2_000, budgetMs: Infinity },
+    jitter: false,
+    clock: { now: () => Date.now(), sleep, random: Math.random },
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    onRequestError: (error) => {
+      const label = error instanceof IngestHttpError ? String(error.status) : (networkErrorCode(error) ?? 'network error');
+      count(summary.requestErrors, label);
+    },
+    stopOn: (error) => {
+      if (error instanceof IngestHttpError) {
+        if (error.status !== 403) return undefined;
+        return new CliError(
+          `the ingest API refused the API key (403 ${messageOf(error.payload) ?? 'Forbidden'}). ` +
+            'Check --api-key / PIPELINE_API_KEY, or that the outputs file belongs to this stack.',
+        );
+      }
+      const code = networkErrorCode(error);
+      if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH') {
+        return new CliError(`cannot reach ${url} (${code}). Is the local cloud running (npm start), or IngestUrl right?`);
+      }
+      return undefined;
+    },
+    onSettled: tally,
+  });
+
+  summary.requests = report.requests;
+  summary.splitRequests = report.splitRequests;
+  summary.resent = report.events.reduce((sum, e) => sum + Math.max(0, e.attempts - 1), 0);
   const elapsed = (Date.now() - startedAt) / 1000;
   summary.durationSeconds = Math.round(elapsed * 100) / 100;
   summary.eventsPerSecond = elapsed > 0 ? Math.round((summary.events / elapsed) * 10) / 10 : 0;
   summary.latencyMs = {
-    p50: round(percentile(latencies, 50)),
-    p99: round(percentile(latencies, 99)),
-    max: round(percentile(latencies, 100)),
+    p50: round(percentile(report.latenciesMs, 50)),
+    p99: round(percentile(report.latenciesMs, 99)),
+    max: round(percentile(report.latenciesMs, 100)),
   };
   return summary;
 }
@@ -345,40 +234,4 @@ function count(into: Record<string, number>, key: string, by = 1): void {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** A resend carries the event_id the API wrote the event under (ours when we sent one). */
-function withReturnedId(event: unknown, eventId: string | null): unknown {
-  if (isObject(event) && (event.event_id === undefined || event.event_id === null) && typeof eventId === 'string') {
-    return { ...event, event_id: eventId };
-  }
-  return event;
-}
-
-/** The body's `results` when it holds one well-formed result per event of the batch. */
-function resultsFor(payload: unknown, count: number): IngestResult[] | undefined {
-  if (!isObject(payload) || !Array.isArray(payload.results) || payload.results.length !== count) return undefined;
-  const wellFormed = payload.results.every(
-    (r: unknown) => isObject(r) && typeof r.index === 'number' && (r.status === 'accepted' || r.status === 'rejected' || r.status === 'retry'),
-  );
-  return wellFormed ? (payload.results as IngestResult[]) : undefined;
-}
-
-function errorCodeOf(payload: unknown): string | undefined {
-  return isObject(payload) && isObject(payload.error) && typeof payload.error.code === 'string' ? payload.error.code : undefined;
-}
-
-function messageOf(payload: unknown): string | undefined {
-  if (!isObject(payload)) return undefined;
-  if (typeof payload.message === 'string') return payload.message;
-  if (isObject(payload.error) && typeof payload.error.message === 'string') return payload.error.message;
-  return undefined;
 }

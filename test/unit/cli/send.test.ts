@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { IngestResult } from '../../../lambdas/shared/ingest-response';
-import { eventsUrl, parseEvents, sendEvents, sendSucceeded } from '../../../tools/cli/send';
+import { eventsUrl } from '../../../lambdas/shared/ingest-client';
+import { parseEvents, sendEvents, sendSucceeded } from '../../../tools/cli/send';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -117,6 +118,21 @@ describe('sendEvents', () => {
 
   it('refuses a batch size the API would refuse', async () => {
     await expect(sendEvents([{}], { ...options, batchSize: 501 })).rejects.toThrow(/--batch must be 1 to 500/);
+  });
+});
+
+// A 202/207 with fewer results than events used to leave the events without a result unaccounted
+// for (neither accepted, rejected nor failed) and the command succeeded; they are resent now.
+describe('sendEvents: a 2xx without one result per event', () => {
+  it('resends the request under the same event_ids instead of losing the events without a result', async () => {
+    const { calls, fetchFn } = fakeApi((batch, call) => ({
+      status: 202,
+      body: { results: results(call === 1 ? batch.slice(0, 1) : batch, () => 'accepted') },
+    }));
+    const summary = await sendEvents([{ event_id: 'e1' }, { event_id: 'e2' }], { ...options, fetch: fetchFn });
+    expect(calls.map((c) => c.events.map((e) => e.event_id))).toEqual([['e1', 'e2'], ['e1', 'e2']]);
+    expect(summary).toMatchObject({ events: 2, accepted: 2, failed: 0, resent: 2, requestErrors: { '202': 1 } });
+    expect(sendSucceeded(summary)).toBe(true);
   });
 });
 

@@ -5,7 +5,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateEvent } from '../../../lambdas/shared/events';
-import { eventsEndpoint, sendEvents } from '../../../lambdas/generator/send';
+import { sendEvents } from '../../../lambdas/generator/send';
+import { eventsUrl } from '../../../lambdas/shared/ingest-client';
 import { runGenerator } from '../../../lambdas/generator/run';
 import { apiKeyFromSecret, clearApiKeyCache } from '../../../lambdas/generator/api-key';
 
@@ -99,15 +100,15 @@ afterEach(async () => {
   await api.stop();
 });
 
-describe('eventsEndpoint', () => {
+describe('eventsUrl', () => {
   it('joins /events onto the stage URL with or without a trailing slash', () => {
-    expect(eventsEndpoint('https://abc.execute-api.eu-west-1.amazonaws.com/v1/')).toBe(
+    expect(eventsUrl('https://abc.execute-api.eu-west-1.amazonaws.com/v1/')).toBe(
       'https://abc.execute-api.eu-west-1.amazonaws.com/v1/events',
     );
-    expect(eventsEndpoint('https://abc.execute-api.eu-west-1.amazonaws.com/v1')).toBe(
+    expect(eventsUrl('https://abc.execute-api.eu-west-1.amazonaws.com/v1')).toBe(
       'https://abc.execute-api.eu-west-1.amazonaws.com/v1/events',
     );
-    expect(eventsEndpoint('http://127.0.0.1:4566/restapis/x/v1/_user_request_/')).toBe(
+    expect(eventsUrl('http://127.0.0.1:4566/restapis/x/v1/_user_request_/')).toBe(
       'http://127.0.0.1:4566/restapis/x/v1/_user_request_/events',
     );
   });
@@ -293,6 +294,32 @@ describe('sendEvents: 400 all_rejected', () => {
 
     expect(summary).toMatchObject({ events: 2, accepted: 0, rejected: 2, refused: 0, undelivered: 0, requests: 1 });
     expect(errors).toHaveLength(1);
+  });
+});
+
+// The generator used to count every event of a request answered 413 as refused (not written),
+// although halves of it would have been written; the shared client splits it like pipeline send.
+describe('sendEvents: a request too large as a whole (413)', () => {
+  it('is split in halves until each part fits, and every event is written', async () => {
+    api.answer = (request) => (request.events.length > 3 ? { status: 413, body: { message: 'Request Too Long' } } : results(request.events, () => 'accepted'));
+    const events = sampleEvents(10);
+
+    const summary = await sendEvents(events, { ingestUrl, apiKey: API_KEY, clock: noSleep });
+
+    expect(summary).toMatchObject({ events: 10, accepted: 10, refused: 0, undelivered: 0, resent: 0 });
+    const written = api.requests.filter((r) => r.events.length <= 3).flatMap((r) => r.events.map((e) => e.event_id));
+    expect(written.sort()).toEqual(events.map((e) => e.event_id).sort());
+  });
+
+  it('refuses only an event too large on its own', async () => {
+    const events = sampleEvents(4);
+    events[1]!.big = true;
+    api.answer = (request) =>
+      request.events.some((e) => e.big) ? { status: 413, body: { error: { code: 'payload_too_large', message: 'm' } } } : results(request.events, () => 'accepted');
+
+    const summary = await sendEvents(events, { ingestUrl, apiKey: API_KEY, clock: noSleep });
+
+    expect(summary).toMatchObject({ accepted: 3, refused: 1, undelivered: 0 });
   });
 });
 
