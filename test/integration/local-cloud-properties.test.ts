@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud } from '../../tools/local-cloud/cloud';
 import { RefusedPropertiesError } from '../../tools/local-cloud/property-rules';
-import type { CfnTemplate } from '../../tools/local-cloud/intrinsics';
+import type { CfnTemplate } from '../../tools/local-cloud/intrinsics/model';
 
 // The fixture template in a cloud assembly of its own, with the raw-stream mapping set to
 // ParallelizationFactor 2: the local cloud must refuse to start rather than run it as 1.

@@ -11,7 +11,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { GetSecretValueCommand, ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { startAwsEndpoint, type AwsEndpoint } from '../../tools/local-cloud/endpoint';
-import { resolveTemplate, type CfnTemplate, type ResolvedTemplate } from '../../tools/local-cloud/intrinsics';
+import type { CfnTemplate, ResolvedTemplate } from '../../tools/local-cloud/intrinsics/model';
+import { resolveTemplate } from '../../tools/local-cloud/intrinsics/resolver';
 import { createResources, destroyClients, localClients, type LocalClients } from '../../tools/local-cloud/resources';
 import type { LocalResource } from '../../tools/local-cloud/types';
 

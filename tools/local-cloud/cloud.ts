@@ -9,7 +9,7 @@ import { startAwsEndpoint, type AwsEndpoint } from './endpoint';
 import { FaultController, type FaultSet } from './fault-set';
 import { startEventSourceMappings } from './event-source-mappings';
 import { withFaults, type FaultRule } from './faults';
-import { resolveTemplate } from './intrinsics';
+import { resolveTemplate } from './intrinsics/resolver';
 import { createLambdaRuntime, type LambdaRuntime } from './lambda-runtime';
 import { apiKeyValueOf, buildOutputs, DEFAULT_OUTPUTS_PATH, writeOutputs } from './outputs';
 import { RefusedPropertiesError } from './property-rules';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { stackNameOf } from '../../lib/stack-name';
-import type { CfnTemplate } from './intrinsics';
+import type { CfnTemplate } from './intrinsics/model';
 import type { LocalResource } from './types';
 
 /**

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { physicalName, resolveTemplate, TemplateResolutionError, type CfnTemplate } from '../../../tools/local-cloud/intrinsics';
+import { physicalName } from '../../../tools/local-cloud/intrinsics/identities';
+import { TemplateResolutionError, type CfnTemplate } from '../../../tools/local-cloud/intrinsics/model';
+import { resolveTemplate } from '../../../tools/local-cloud/intrinsics/resolver';
 
 const ENDPOINT = 'http://127.0.0.1:4566';
 const options = { stackName: 'EcommercePipeline-local', region: 'us-east-1', accountId: '000000000000', endpoint: ENDPOINT };

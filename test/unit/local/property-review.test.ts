@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mappingSpecFrom } from '../../../tools/local-cloud/event-source-mappings';
-import { resolveTemplate, type CfnTemplate } from '../../../tools/local-cloud/intrinsics';
+import type { CfnTemplate } from '../../../tools/local-cloud/intrinsics/model';
+import { resolveTemplate } from '../../../tools/local-cloud/intrinsics/resolver';
 import { RefusedPropertiesError } from '../../../tools/local-cloud/property-rules';
 import { describeGroups, groupResources } from '../../../tools/local-cloud/resource-types';
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachAssetDirs, readStackAssembly } from '../../../tools/local-cloud/template';
-import { resolveTemplate, type CfnTemplate } from '../../../tools/local-cloud/intrinsics';
+import type { CfnTemplate } from '../../../tools/local-cloud/intrinsics/model';
+import { resolveTemplate } from '../../../tools/local-cloud/intrinsics/resolver';
 import { describeGroups, groupResources } from '../../../tools/local-cloud/resource-types';
 import { orderQueues } from '../../../tools/local-cloud/resources';
 

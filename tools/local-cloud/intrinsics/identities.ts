@@ -1,0 +1,155 @@
+/** What Ref and Fn::GetAtt return for each resource type: CloudFormation-style physical names, local ARNs, queue URLs and ids. */
+import { randomInt, randomUUID } from 'node:crypto';
+import { secretArn } from '../services/secrets-manager';
+import { TemplateResolutionError, type CfnResource, type Identity, type ResolutionContext } from './model';
+
+const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+const LOWER_ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+function randomString(length: number, alphabet: string): string {
+  return Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('');
+}
+
+/** CloudFormation's generated name: `<stack>-<logicalId>-<suffix>`, cut to the service's limit. */
+export function physicalName(stackName: string, logicalId: string, limit: number, suffix = randomString(6, UPPER_ALNUM)): string {
+  const tail = `-${suffix}`;
+  return `${stackName}-${logicalId}`.slice(0, Math.max(1, limit - tail.length)) + tail;
+}
+
+/** Which property names a resource, and the service's length limit for generated names. */
+const NAMING: Record<string, { property: string; limit: number }> = {
+  'AWS::Kinesis::Stream': { property: 'Name', limit: 128 },
+  'AWS::DynamoDB::Table': { property: 'TableName', limit: 255 },
+  'AWS::SQS::Queue': { property: 'QueueName', limit: 80 },
+  'AWS::Lambda::Function': { property: 'FunctionName', limit: 64 },
+  'AWS::SecretsManager::Secret': { property: 'Name', limit: 512 },
+  'AWS::Events::Rule': { property: 'Name', limit: 64 },
+  'AWS::IAM::Role': { property: 'RoleName', limit: 64 },
+  'AWS::IAM::ManagedPolicy': { property: 'ManagedPolicyName', limit: 128 },
+  'AWS::Logs::LogGroup': { property: 'LogGroupName', limit: 512 },
+  'AWS::CloudWatch::Alarm': { property: 'AlarmName', limit: 255 },
+  'AWS::SNS::Topic': { property: 'TopicName', limit: 256 },
+  'AWS::CloudWatch::Dashboard': { property: 'DashboardName', limit: 255 },
+};
+
+function nameOf(ctx: ResolutionContext, logicalId: string, resource: CfnResource): string {
+  const naming = NAMING[resource.Type];
+  if (!naming) return physicalName(ctx.options.stackName, logicalId, 128);
+  const declared = resource.Properties?.[naming.property];
+  if (declared !== undefined) {
+    const value = ctx.resolve(declared, { logicalId, property: naming.property });
+    if (typeof value !== 'string') {
+      throw new TemplateResolutionError(`${logicalId}.${naming.property}: expected a string name`);
+    }
+    return value;
+  }
+  if (resource.Type === 'AWS::SQS::Queue' && isFifo(ctx, logicalId, resource)) {
+    return physicalName(ctx.options.stackName, logicalId, naming.limit - 5) + '.fifo';
+  }
+  return physicalName(ctx.options.stackName, logicalId, naming.limit);
+}
+
+function isFifo(ctx: ResolutionContext, logicalId: string, resource: CfnResource): boolean {
+  const fifo = resource.Properties?.FifoQueue;
+  if (fifo === undefined) return false;
+  const value = ctx.resolve(fifo, { logicalId, property: 'FifoQueue' });
+  return value === true || value === 'true';
+}
+
+export function buildIdentity(ctx: ResolutionContext, logicalId: string, resource: CfnResource): Identity {
+  const { region, accountId: account, endpoint, stackName } = ctx.options;
+  const arn = (service: string, resourcePart: string, withRegion = true): string =>
+    `arn:aws:${service}:${withRegion ? region : ''}:${account}:${resourcePart}`;
+  const id = (length = 10): string => randomString(length, LOWER_ALNUM);
+  switch (resource.Type) {
+    case 'AWS::Kinesis::Stream': {
+      const name = nameOf(ctx, logicalId, resource);
+      return { ref: name, attributes: { Arn: arn('kinesis', `stream/${name}`) } };
+    }
+    case 'AWS::DynamoDB::Table': {
+      const name = nameOf(ctx, logicalId, resource);
+      const tableArn = arn('dynamodb', `table/${name}`);
+      return { ref: name, attributes: { Arn: tableArn, StreamArn: `${tableArn}/stream/${new Date().toISOString().replace(/Z$/, '')}` } };
+    }
+    case 'AWS::SQS::Queue': {
+      const name = nameOf(ctx, logicalId, resource);
+      const url = `${endpoint}/${account}/${name}`;
+      return { ref: url, attributes: { Arn: arn('sqs', name), QueueName: name, QueueUrl: url } };
+    }
+    case 'AWS::Lambda::Function': {
+      const name = nameOf(ctx, logicalId, resource);
+      return { ref: name, attributes: { Arn: arn('lambda', `function:${name}`) } };
+    }
+    case 'AWS::Lambda::EventSourceMapping': {
+      const uuid = randomUUID();
+      return { ref: uuid, attributes: { Id: uuid, EventSourceMappingArn: arn('lambda', `event-source-mapping:${uuid}`) } };
+    }
+    case 'AWS::SecretsManager::Secret': {
+      const name = nameOf(ctx, logicalId, resource);
+      const secret = secretArn(region, account, name);
+      return { ref: secret, attributes: { Id: secret } };
+    }
+    case 'AWS::Events::Rule': {
+      const name = nameOf(ctx, logicalId, resource);
+      return { ref: name, attributes: { Arn: arn('events', `rule/${name}`) } };
+    }
+    case 'AWS::IAM::Role': {
+      const name = nameOf(ctx, logicalId, resource);
+      return { ref: name, attributes: { Arn: arn('iam', `role/${name}`, false), RoleId: `AROA${randomString(17, UPPER_ALNUM)}` } };
+    }
+    case 'AWS::IAM::ManagedPolicy': {
+      const name = nameOf(ctx, logicalId, resource);
+      const policyArn = arn('iam', `policy/${name}`, false);
+      return { ref: policyArn, attributes: { PolicyArn: policyArn } };
+    }
+    case 'AWS::Logs::LogGroup': {
+      const name = nameOf(ctx, logicalId, resource);
+      return { ref: name, attributes: { Arn: arn('logs', `log-group:${name}:*`) } };
+    }
+    case 'AWS::KMS::Key': {
+      const keyId = randomUUID();
+      return { ref: keyId, attributes: { Arn: arn('kms', `key/${keyId}`), KeyId: keyId } };
+    }
+    case 'AWS::SNS::Topic': {
+      const name = nameOf(ctx, logicalId, resource);
+      const topicArn = arn('sns', name);
+      return { ref: topicArn, attributes: { TopicArn: topicArn, TopicName: name } };
+    }
+    case 'AWS::CloudWatch::Alarm': {
+      const name = nameOf(ctx, logicalId, resource);
+      return { ref: name, attributes: { Arn: arn('cloudwatch', `alarm:${name}`) } };
+    }
+    case 'AWS::ApiGateway::RestApi': {
+      const restApiId = id();
+      ctx.restApiIds.add(restApiId);
+      return { ref: restApiId, attributes: { RestApiId: restApiId, RootResourceId: id() } };
+    }
+    case 'AWS::ApiGateway::Resource': {
+      const resourceId = id(6);
+      return { ref: resourceId, attributes: { ResourceId: resourceId } };
+    }
+    case 'AWS::ApiGateway::Deployment': {
+      const deploymentId = id(6);
+      return { ref: deploymentId, attributes: { DeploymentId: deploymentId } };
+    }
+    case 'AWS::ApiGateway::Stage': {
+      const stageName = ctx.resolve(resource.Properties?.StageName ?? 'prod', { logicalId, property: 'StageName' });
+      return { ref: String(stageName), attributes: {} };
+    }
+    case 'AWS::ApiGateway::ApiKey': {
+      const keyId = id();
+      return { ref: keyId, attributes: { APIKeyId: keyId } };
+    }
+    case 'AWS::ApiGateway::UsagePlan': {
+      const planId = id(6);
+      return { ref: planId, attributes: { Id: planId } };
+    }
+    default: {
+      // Types the local cloud does not model (IAM policies, permissions, custom resources, ...):
+      // a stable placeholder keeps references to them resolvable; start-up lists these types.
+      const placeholder = `${stackName}-${logicalId}-${randomString(6, UPPER_ALNUM)}`;
+      const service = resource.Type.split('::')[1]?.toLowerCase() ?? 'local';
+      return { ref: placeholder, attributes: { Arn: arn(service, placeholder), Id: placeholder } };
+    }
+  }
+}
