@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FaultController } from '../../../tools/local-cloud/fault-set';
-import { MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, createLambdaRuntime, type LambdaRuntime } from '../../../tools/local-cloud/lambda-runtime';
+import { MAX_RESPONSE_BYTES } from '../../../tools/local-cloud/lambda-environment';
+import { MAX_REQUEST_BYTES, createLambdaRuntime, type LambdaRuntime } from '../../../tools/local-cloud/lambda-runtime';
 import type { InvokeResult, LocalResource } from '../../../tools/local-cloud/types';
 import { ACCOUNT_ID, REGION, functionResource } from '../../fixtures/local-functions/resources';
 
