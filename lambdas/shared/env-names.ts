@@ -28,6 +28,13 @@ export const ENV = {
     EVENTS_TTL_DAYS: 'EVENTS_TTL_DAYS',
     AGGREGATE_WRITE_SHARDS: 'AGGREGATE_WRITE_SHARDS',
   },
+  /** The SQL sink (context auroraSink) and its schema migrations: the Data API's target. */
+  sqlSink: {
+    AURORA_CLUSTER_ARN: 'AURORA_CLUSTER_ARN',
+    AURORA_SECRET_ARN: 'AURORA_SECRET_ARN',
+    AURORA_DATABASE_NAME: 'AURORA_DATABASE_NAME',
+    DEAD_LETTER_QUEUE_URL: 'DEAD_LETTER_QUEUE_URL',
+  },
   generator: {
     INGEST_URL: 'INGEST_URL',
     API_KEY_SECRET_ARN: 'API_KEY_SECRET_ARN',

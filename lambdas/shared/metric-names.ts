@@ -29,6 +29,10 @@ export const METRIC = {
   LoadFailed: 'LoadFailed',
   StoreLagSeconds: 'StoreLagSeconds',
   StoreLagMaxSeconds: 'StoreLagMaxSeconds',
+  // sql sink (context auroraSink): the same counts for PostgreSQL
+  SqlEventsStored: 'SqlEventsStored',
+  SqlEventsDuplicate: 'SqlEventsDuplicate',
+  SqlLoadFailed: 'SqlLoadFailed',
   // generator
   EventsGenerated: 'EventsGenerated',
   GeneratorErrors: 'GeneratorErrors',

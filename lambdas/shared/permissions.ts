@@ -12,7 +12,8 @@
 export type StreamName = 'RawStream' | 'ProcessedStream';
 export type TableName = 'EventsTable' | 'AggregatesTable';
 export type QueueName = 'DeadLetterQueue' | 'RedriveQueue' | 'StreamFailureQueue';
-export type SecretName = 'ApiKeySecret';
+export type SecretName = 'ApiKeySecret' | 'AuroraSecret';
+export type DatabaseName = 'AuroraCluster';
 
 export type KinesisAction = 'kinesis:PutRecords' | 'kinesis:PutRecord';
 export type DynamoDbAction =
@@ -26,12 +27,20 @@ export type DynamoDbAction =
   | 'dynamodb:BatchWriteItem';
 export type SqsAction = 'sqs:SendMessage';
 export type SecretsManagerAction = 'secretsmanager:GetSecretValue';
+/** The RDS Data API: authorized on the cluster ARN (the secret is read with the caller's GetSecretValue). */
+export type RdsDataAction =
+  | 'rds-data:ExecuteStatement'
+  | 'rds-data:BatchExecuteStatement'
+  | 'rds-data:BeginTransaction'
+  | 'rds-data:CommitTransaction'
+  | 'rds-data:RollbackTransaction';
 
 export interface FunctionPermissions {
   readonly kinesis?: Readonly<Partial<Record<StreamName, readonly KinesisAction[]>>>;
   readonly dynamodb?: Readonly<Partial<Record<TableName, readonly DynamoDbAction[]>>>;
   readonly sqs?: Readonly<Partial<Record<QueueName, readonly SqsAction[]>>>;
   readonly secretsmanager?: Readonly<Partial<Record<SecretName, readonly SecretsManagerAction[]>>>;
+  readonly 'rds-data'?: Readonly<Partial<Record<DatabaseName, readonly RdsDataAction[]>>>;
 }
 
 /** Every action a list names, whatever the resource. */

@@ -1,0 +1,26 @@
+import type { FunctionPermissions } from '../shared/permissions';
+
+/**
+ * Every AWS call the SqlSink's code makes (lib/constructs/sql-sink.ts grants exactly these):
+ * - the RDS Data API on the Aurora cluster (store.ts via shared/data-api.ts): BeginTransaction,
+ *   BatchExecuteStatement (the inserts), ExecuteStatement (who stored each event, the batch's
+ *   quality row), CommitTransaction, RollbackTransaction;
+ * - secretsmanager:GetSecretValue on the cluster's secret: the Data API reads the database
+ *   credentials with the caller's permissions;
+ * - SendMessageBatchCommand (events the database refused, via loader/dead-letters.ts) on the
+ *   DeadLetterQueue: IAM authorizes SendMessageBatch as `sqs:SendMessage`.
+ * Reading the processed stream is Lambda's event source mapping, granted by the construct.
+ */
+export const permissions = {
+  'rds-data': {
+    AuroraCluster: [
+      'rds-data:BatchExecuteStatement',
+      'rds-data:BeginTransaction',
+      'rds-data:CommitTransaction',
+      'rds-data:ExecuteStatement',
+      'rds-data:RollbackTransaction',
+    ],
+  },
+  secretsmanager: { AuroraSecret: ['secretsmanager:GetSecretValue'] },
+  sqs: { DeadLetterQueue: ['sqs:SendMessage'] },
+} as const satisfies FunctionPermissions;
