@@ -1,17 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type GetShardIteratorCommandInput,
-  type KinesisClient,
-  type _Record as KinesisRecord,
-} from '@aws-sdk/client-kinesis';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { listShards } from '../shared/kinesis-shards';
-import { errorMessageOf } from '../../lambdas/shared/error-message';
-import { exponentialDelay } from '../../lambdas/shared/retry';
-import type { EventSourceMappingSpec, Invoker } from './types';
-
 /**
  * A Kinesis event source mapping with Lambda's semantics: one poller per shard, records of a
  * shard delivered in order, batching window, partial batch responses, bisect on error, retry
@@ -27,6 +13,20 @@ import type { EventSourceMappingSpec, Invoker } from './types';
  * Records read from the shard stay in the poller's memory until they are handed on (the function
  * succeeded, or they went to the on-failure destination), which is where Lambda would checkpoint.
  */
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type GetShardIteratorCommandInput,
+  type KinesisClient,
+  type _Record as KinesisRecord,
+} from '@aws-sdk/client-kinesis';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { listShards } from '../shared/kinesis-shards';
+import { errorMessageOf } from '../../lambdas/shared/error-message';
+import { exponentialDelay } from '../../lambdas/shared/retry';
+import { ERROR_BACKOFF_MS, KinesisBatchDelivery } from './kinesis-delivery';
+import { StopSignal } from './stop-signal';
+import type { EventSourceMappingSpec, Invoker } from './types';
 
 export interface KinesisMappingOptions {
   spec: EventSourceMappingSpec;
@@ -53,8 +53,6 @@ export interface KinesisMapping {
 // Fast enough that local end-to-end latency stays well under a second, slow enough to stay idle.
 const IDLE_POLL_MS = 150;
 const SHARD_DISCOVERY_MS = 5_000;
-const ERROR_BACKOFF_MS = 500;
-const MAX_RETRY_BACKOFF_MS = 1_000;
 const THROTTLE_BACKOFF_MS = 250;
 const MAX_THROTTLE_BACKOFF_MS = 5_000;
 /**
@@ -122,8 +120,6 @@ interface ShardLineage {
   onFinished: () => void;
 }
 
-type Outcome = { kind: 'success' } | { kind: 'partial'; firstFailedIndex: number } | { kind: 'error'; errorType: string; errorMessage: string };
-
 class ShardPoller {
   done: Promise<void> = Promise.resolve();
   /** The shard is closed and every record of it was handed on: its children may be read. */
@@ -134,6 +130,7 @@ class ShardPoller {
   private shardClosed = false;
   private throttled = 0;
   private readonly label: string;
+  private readonly delivery: KinesisBatchDelivery;
 
   constructor(
     private readonly opts: KinesisMappingOptions,
@@ -143,6 +140,7 @@ class ShardPoller {
     private readonly lineage: ShardLineage = { parents: () => [], fromTrimHorizon: false, onFinished: () => undefined },
   ) {
     this.label = `[${opts.spec.logicalId}] ${shardId}`;
+    this.delivery = new KinesisBatchDelivery(opts, shardId, this.label, stopSignal);
   }
 
   start(): void {
@@ -154,7 +152,7 @@ class ShardPoller {
     while (!this.stopSignal.stopped) {
       try {
         const batch = await this.nextBatch();
-        if (batch) await this.deliver(batch);
+        if (batch) await this.delivery.deliver(batch);
         else if (this.shardClosed && this.buffer.length === 0) {
           this.finished = true;
           this.opts.log?.(`${this.label} finished: closed and every record handed on`);
@@ -265,191 +263,10 @@ class ShardPoller {
     if (!ShardIterator) throw new Error(`no shard iterator for ${this.shardId}`);
     return ShardIterator;
   }
-
-  /**
-   * Hands the records on: returns once the function processed them or they went to the on-failure
-   * destination. Bisecting does not count against MaximumRetryAttempts (as documented by AWS): each
-   * half is a new batch with its own retry count.
-   */
-  private async deliver(records: KinesisRecord[]): Promise<void> {
-    const { spec } = this.opts;
-    let batch = records;
-    let retries = 0;
-    let invokeCount = 0;
-    let lastError: Outcome | undefined;
-    while (batch.length > 0 && !this.stopSignal.stopped) {
-      batch = await this.discardExpired(batch, invokeCount, lastError);
-      if (batch.length === 0) return;
-      invokeCount += 1;
-      const outcome = await this.invoke(batch);
-      if (outcome.kind === 'success') return;
-      lastError = outcome;
-      if (outcome.kind === 'partial') {
-        // Checkpoint before the lowest failed record; the retry starts there.
-        batch = batch.slice(outcome.firstFailedIndex);
-      } else {
-        this.opts.log?.(`${this.label} batch of ${batch.length} failed: ${outcome.errorType}: ${outcome.errorMessage}`);
-        if (spec.bisectBatchOnFunctionError && batch.length > 1) {
-          const middle = Math.ceil(batch.length / 2);
-          await this.deliver(batch.slice(0, middle));
-          await this.deliver(batch.slice(middle));
-          return;
-        }
-      }
-      retries += 1;
-      if (spec.maximumRetryAttempts >= 0 && retries > spec.maximumRetryAttempts) {
-        await this.sendToOnFailure(batch, 'RetryAttemptsExhausted', invokeCount, lastError);
-        return;
-      }
-      await this.stopSignal.sleep(exponentialDelay(retries, 100, MAX_RETRY_BACKOFF_MS));
-    }
-  }
-
-  /** Records older than MaximumRecordAgeInSeconds leave the batch for the on-failure destination. */
-  private async discardExpired(batch: KinesisRecord[], invokeCount: number, lastError: Outcome | undefined): Promise<KinesisRecord[]> {
-    const maxAge = this.opts.spec.maximumRecordAgeInSeconds;
-    if (maxAge < 0) return batch;
-    const oldestAllowed = Date.now() - maxAge * 1000;
-    let expired = 0;
-    while (expired < batch.length && arrivalMs(batch[expired]!) < oldestAllowed) expired += 1;
-    if (expired === 0) return batch;
-    await this.sendToOnFailure(batch.slice(0, expired), 'RecordAgeExceeded', invokeCount, lastError);
-    return batch.slice(expired);
-  }
-
-  private async invoke(batch: KinesisRecord[]): Promise<Outcome> {
-    const { spec, invoker } = this.opts;
-    const result = await invoker.invoke(spec.functionName, this.eventFor(batch));
-    if (!result.ok) return { kind: 'error', errorType: result.errorType, errorMessage: result.errorMessage };
-    if (!spec.reportBatchItemFailures) return { kind: 'success' };
-    const failures = (result.payload as { batchItemFailures?: unknown } | null)?.batchItemFailures;
-    if (!Array.isArray(failures) || failures.length === 0) return { kind: 'success' };
-    const positions = new Map(batch.map((record, index) => [record.SequenceNumber, index]));
-    let firstFailedIndex = Number.POSITIVE_INFINITY;
-    for (const failure of failures) {
-      const identifier = (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier;
-      const index = typeof identifier === 'string' && identifier !== '' ? positions.get(identifier) : undefined;
-      // As in AWS: a missing, empty or unknown identifier fails the whole batch.
-      if (index === undefined) {
-        return { kind: 'error', errorType: 'InvalidBatchItemFailure', errorMessage: `itemIdentifier ${JSON.stringify(identifier)} is not in the batch` };
-      }
-      firstFailedIndex = Math.min(firstFailedIndex, index);
-    }
-    return { kind: 'partial', firstFailedIndex };
-  }
-
-  private eventFor(batch: KinesisRecord[]) {
-    const { spec, region, roleArn } = this.opts;
-    return {
-      Records: batch.map((record) => ({
-        kinesis: {
-          kinesisSchemaVersion: '1.0',
-          partitionKey: record.PartitionKey,
-          sequenceNumber: record.SequenceNumber,
-          data: Buffer.from(record.Data ?? new Uint8Array()).toString('base64'),
-          approximateArrivalTimestamp: arrivalMs(record) / 1000,
-        },
-        eventSource: 'aws:kinesis',
-        eventVersion: '1.0',
-        eventID: `${this.shardId}:${record.SequenceNumber}`,
-        eventName: 'aws:kinesis:record',
-        invokeIdentityArn: roleArn,
-        awsRegion: region,
-        eventSourceARN: spec.eventSourceArn,
-      })),
-    };
-  }
-
-  /** Sends what AWS sends to an on-failure destination, then the records count as handed on. */
-  private async sendToOnFailure(
-    batch: KinesisRecord[],
-    condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded',
-    invokeCount: number,
-    lastError: Outcome | undefined,
-  ): Promise<void> {
-    const { spec } = this.opts;
-    const first = batch[0]!;
-    const last = batch[batch.length - 1]!;
-    const range = `${first.SequenceNumber}..${last.SequenceNumber}`;
-    if (!spec.onFailureDestinationArn) {
-      this.opts.log?.(`${this.label} discarded ${batch.length} record(s) ${range}: ${condition}`);
-      return;
-    }
-    const invocationRecord = {
-      requestContext: {
-        requestId: randomUUID(),
-        functionArn: this.opts.functionArn,
-        condition,
-        approximateInvokeCount: invokeCount,
-      },
-      responseContext: {
-        statusCode: 200,
-        executedVersion: '$LATEST',
-        ...(lastError?.kind === 'error' ? { functionError: 'Unhandled' } : {}),
-      },
-      version: '1.0',
-      timestamp: new Date().toISOString(),
-      KinesisBatchInfo: {
-        shardId: this.shardId,
-        startSequenceNumber: first.SequenceNumber,
-        endSequenceNumber: last.SequenceNumber,
-        approximateArrivalOfFirstRecord: new Date(arrivalMs(first)).toISOString(),
-        approximateArrivalOfLastRecord: new Date(arrivalMs(last)).toISOString(),
-        batchSize: batch.length,
-        streamArn: spec.eventSourceArn,
-      },
-    };
-    const destination = spec.onFailureDestinationArn;
-    if (destination.split(':')[2] !== 'sqs') {
-      this.opts.log?.(`${this.label} on-failure destination ${destination} is not an SQS queue; discarded ${range}`);
-      return;
-    }
-    // The records leave the shard only once the destination has them, so nothing is lost locally.
-    for (let attempt = 1; !this.stopSignal.stopped; attempt += 1) {
-      try {
-        const queueUrl = await this.opts.queueUrlOf(destination);
-        await this.opts.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(invocationRecord) }));
-        this.opts.log?.(`${this.label} sent ${batch.length} record(s) ${range} to the on-failure destination: ${condition}`);
-        return;
-      } catch (error) {
-        this.opts.log?.(`${this.label} cannot reach the on-failure destination (attempt ${attempt}): ${errorMessageOf(error)}`);
-        await this.stopSignal.sleep(ERROR_BACKOFF_MS);
-      }
-    }
-  }
-}
-
-function arrivalMs(record: KinesisRecord): number {
-  return record.ApproximateArrivalTimestamp?.getTime() ?? Date.now();
 }
 
 export function streamNameOf(streamArn: string): string {
   const name = streamArn.split(':stream/')[1];
   if (!name) throw new Error(`Not a Kinesis stream ARN: ${streamArn}`);
   return name.split('/')[0]!;
-}
-
-/** Lets pollers sleep and wakes them all at once on stop. */
-export class StopSignal {
-  stopped = false;
-  private readonly wakers = new Set<() => void>();
-
-  stop(): void {
-    this.stopped = true;
-    for (const wake of this.wakers) wake();
-    this.wakers.clear();
-  }
-
-  sleep(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakers.add(done);
-    });
-  }
 }

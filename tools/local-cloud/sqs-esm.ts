@@ -6,7 +6,7 @@ import {
   type MessageAttributeValue,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { StopSignal } from './kinesis-esm';
+import { StopSignal } from './stop-signal';
 import { errorMessageOf } from '../../lambdas/shared/error-message';
 import type { EventSourceMappingSpec, Invoker } from './types';
 

@@ -1,7 +1,3 @@
-import { sendableAttributes } from '../../shared/sqs-attributes';
-import { randomUUID } from 'node:crypto';
-import type { SqsAnswer } from './sqs-faults';
-
 /**
  * SQS message move tasks (DLQ redrive) on the local endpoint: `StartMessageMoveTask`,
  * `ListMessageMoveTasks` and `CancelMessageMoveTask`, which fauxqs lacks. A task moves messages by
@@ -41,8 +37,9 @@ import type { SqsAnswer } from './sqs-faults';
  * sent to the source before it started. Messages that arrive during the task, such as redriven
  * ones failing again, are left in the source for the next task, so a task always ends.
  */
-
-export type SqsCall = (action: string, body: Record<string, unknown>) => Promise<SqsAnswer>;
+import { randomUUID } from 'node:crypto';
+import { CallFailed, SqsMessageMover, type QueueInfo, type SqsCall, type Task } from './sqs-message-mover';
+import type { SqsAnswer } from './sqs-faults';
 
 export interface SqsMoveTasksOptions {
   /** One JSON-protocol call to the SQS emulator (queue URLs in the endpoint's form). */
@@ -54,34 +51,6 @@ export interface SqsMoveTasksOptions {
 }
 
 export const MOVE_TASK_ACTIONS = new Set(['StartMessageMoveTask', 'ListMessageMoveTasks', 'CancelMessageMoveTask']);
-
-type Status = 'RUNNING' | 'COMPLETED' | 'CANCELLING' | 'CANCELLED' | 'FAILED';
-
-interface Task {
-  taskId: string;
-  handle: string;
-  sourceArn: string;
-  sourceUrl: string;
-  destinationArn?: string;
-  destinationUrl: string;
-  fifo: boolean;
-  rate?: number;
-  status: Status;
-  moved: number;
-  toMove: number;
-  startedAt: number;
-  failureReason?: string;
-  cancel: boolean;
-  /** Wakes a paced task early (cancel, close). */
-  wake?: () => void;
-  done?: Promise<void>;
-}
-
-interface QueueInfo {
-  url: string;
-  arn: string;
-  attributes: Record<string, string>;
-}
 
 const MAX_TASKS_PER_SOURCE = 10;
 const ARN = /^arn:[a-z-]+:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(?:\.fifo)?$/;
@@ -100,13 +69,6 @@ class SqsError extends Error {
 
 const invalidParameter = (message: string) => new SqsError('InvalidParameterValueException', message, 400, 'InvalidParameterValue');
 const notFound = (message: string) => new SqsError('ResourceNotFoundException', message, 404);
-
-/** An error answer from the emulator, as a failure reason: the query code AWS reports (`AWS.SimpleQueueService.NonExistentQueue`). */
-class CallFailed extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
-  }
-}
 
 export function encodeTaskHandle(taskId: string, sourceArn: string): string {
   return Buffer.from(JSON.stringify({ taskId, sourceArn }), 'utf8').toString('base64');
@@ -129,10 +91,12 @@ export class SqsMoveTasks {
   private readonly now: () => number;
   private readonly holdSeconds: number;
   private closed = false;
+  private readonly mover: SqsMessageMover;
 
   constructor(private readonly options: SqsMoveTasksOptions) {
     this.now = options.now ?? Date.now;
     this.holdSeconds = options.holdSeconds ?? 60;
+    this.mover = new SqsMessageMover(options.call, this.now, this.holdSeconds);
   }
 
   /** Answers one of MOVE_TASK_ACTIONS as SQS's JSON protocol does. */
@@ -180,7 +144,7 @@ export class SqsMoveTasks {
     }
     if (this.closed) throw new SqsError('ServiceUnavailable', 'The local endpoint is closing.', 503);
 
-    const queues = await this.queues();
+    const queues = await this.mover.queues();
     const source = arnFormatOk(sourceArn) ? queues.get(sourceArn) : undefined;
     if (!source) throw notFound("The resource that you specified for the SourceArn parameter doesn't exist.");
     const redrivingQueues = [...queues.values()].filter((q) => deadLetterTargetOf(q) === sourceArn);
@@ -224,7 +188,7 @@ export class SqsMoveTasks {
     };
     this.tasks.set(taskId, task);
     this.prune(sourceArn);
-    task.done = this.run(task).finally(() => {
+    task.done = this.mover.run(task).finally(() => {
       task.done = undefined;
       task.wake = undefined;
     });
@@ -241,7 +205,7 @@ export class SqsMoveTasks {
       throw invalidParameter('You must use this format to specify the SourceArn: arn:<partition>:<service>:<region>:<account-id>:<resource-id>');
     }
     const known = this.forSource(sourceArn).length > 0;
-    if (!known && !(await this.queues()).has(sourceArn)) {
+    if (!known && !(await this.mover.queues()).has(sourceArn)) {
       throw notFound("The resource that you specified for the SourceArn parameter doesn't exist.");
     }
     return { Results: this.forSource(sourceArn).slice(0, max as number).map((t) => entry(t)) };
@@ -253,7 +217,7 @@ export class SqsMoveTasks {
     if (!decoded) throw invalidParameter('Value for parameter TaskHandle is invalid.');
     const task = this.tasks.get(decoded.taskId);
     if (!task || task.sourceArn !== decoded.sourceArn || task.handle !== handle) {
-      if (!arnFormatOk(decoded.sourceArn) || !(await this.queues()).has(decoded.sourceArn)) {
+      if (!arnFormatOk(decoded.sourceArn) || !(await this.mover.queues()).has(decoded.sourceArn)) {
         throw notFound("The resource that you specified for the SourceArn parameter doesn't exist.");
       }
       throw notFound('Task does not exist.');
@@ -279,135 +243,7 @@ export class SqsMoveTasks {
     }
   }
 
-  /** Every queue by ARN, with its attributes. */
-  private async queues(): Promise<Map<string, QueueInfo>> {
-    const listed = await this.callOk('ListQueues', {});
-    const urls = (listed.QueueUrls as string[] | undefined) ?? [];
-    const queues = new Map<string, QueueInfo>();
-    await Promise.all(
-      urls.map(async (url) => {
-        const answer = await this.options.call('GetQueueAttributes', { QueueUrl: url, AttributeNames: ['All'] });
-        if (answer.status !== 200) return; // deleted meanwhile
-        const attributes = ((JSON.parse(answer.text) as { Attributes?: Record<string, string> }).Attributes ?? {});
-        if (attributes.QueueArn) queues.set(attributes.QueueArn, { url, arn: attributes.QueueArn, attributes });
-      }),
-    );
-    return queues;
-  }
-
-  private async callOk(action: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const answer = await this.options.call(action, body);
-    const json = (answer.text ? JSON.parse(answer.text) : {}) as Record<string, unknown>;
-    if (answer.status !== 200) {
-      const type = String(json.__type ?? 'InternalFailure');
-      const [queryCode] = (answer.queryError ?? '').split(';');
-      throw new CallFailed(queryCode || type.slice(type.lastIndexOf('#') + 1));
-    }
-    return json;
-  }
-
-  private async run(task: Task): Promise<void> {
-    // Messages that arrived after the start (see above): kept hidden until the end, then released.
-    const held = new Map<string, string>();
-    const pacingFrom = this.now();
-    try {
-      while (!task.cancel) {
-        const batchSize = Math.min(10, task.rate ?? 10);
-        const received = await this.callOk('ReceiveMessage', {
-          QueueUrl: task.sourceUrl,
-          MaxNumberOfMessages: batchSize,
-          VisibilityTimeout: this.holdSeconds,
-          WaitTimeSeconds: 0,
-          MessageAttributeNames: ['All'],
-          MessageSystemAttributeNames: ['SentTimestamp', 'MessageGroupId'],
-        });
-        const messages = (received.Messages as ReceivedMessage[] | undefined) ?? [];
-        if (messages.length === 0) break;
-        const toMove: ReceivedMessage[] = [];
-        for (const message of messages) {
-          if (Number(message.Attributes?.SentTimestamp ?? 0) > task.startedAt) held.set(message.MessageId, message.ReceiptHandle);
-          else toMove.push(message);
-        }
-        if (toMove.length > 0) await this.moveBatch(task, toMove);
-        if (task.rate !== undefined && toMove.length > 0) await this.sleep(task, pacingFrom + (task.moved / task.rate) * 1000 - this.now());
-      }
-      task.status = task.cancel ? 'CANCELLED' : 'COMPLETED';
-    } catch (error) {
-      task.status = 'FAILED';
-      task.failureReason = error instanceof CallFailed ? error.reason : error instanceof Error ? error.message : String(error);
-    } finally {
-      await this.release(task.sourceUrl, [...held.values()]);
-    }
-  }
-
-  /** Sends, then deletes what was sent; what could not be sent is made visible again and fails the task. */
-  private async moveBatch(task: Task, messages: ReceivedMessage[]): Promise<void> {
-    let result: Record<string, unknown>;
-    try {
-      result = await this.callOk('SendMessageBatch', {
-        QueueUrl: task.destinationUrl,
-        Entries: messages.map((m, index) => ({
-          Id: String(index),
-          MessageBody: m.Body,
-          ...(m.MessageAttributes && Object.keys(m.MessageAttributes).length > 0 ? { MessageAttributes: sendableAttributes(m.MessageAttributes) } : {}),
-          ...(task.fifo ? { MessageGroupId: m.Attributes?.MessageGroupId ?? 'redrive', MessageDeduplicationId: m.MessageId } : {}),
-        })),
-      });
-    } catch (error) {
-      await this.release(task.sourceUrl, messages.map((m) => m.ReceiptHandle));
-      throw error;
-    }
-    const sent = new Set(((result.Successful as Array<{ Id: string }> | undefined) ?? []).map((s) => s.Id));
-    const failed = (result.Failed as Array<{ Id: string; Code?: string }> | undefined) ?? [];
-    const sentMessages = messages.filter((_, index) => sent.has(String(index)));
-    if (sentMessages.length > 0) {
-      const deleted = await this.callOk('DeleteMessageBatch', {
-        QueueUrl: task.sourceUrl,
-        Entries: sentMessages.map((m, index) => ({ Id: String(index), ReceiptHandle: m.ReceiptHandle })),
-      });
-      task.moved += ((deleted.Successful as unknown[] | undefined) ?? []).length;
-    }
-    const unsent = messages.filter((_, index) => !sent.has(String(index)));
-    if (unsent.length > 0) {
-      await this.release(task.sourceUrl, unsent.map((m) => m.ReceiptHandle));
-      throw new CallFailed(failed[0]?.Code ?? 'InternalFailure');
-    }
-  }
-
-  private async release(queueUrl: string, receiptHandles: string[]): Promise<void> {
-    for (let i = 0; i < receiptHandles.length; i += 10) {
-      const chunk = receiptHandles.slice(i, i + 10);
-      await this.options
-        .call('ChangeMessageVisibilityBatch', {
-          QueueUrl: queueUrl,
-          Entries: chunk.map((handle, index) => ({ Id: String(index), ReceiptHandle: handle, VisibilityTimeout: 0 })),
-        })
-        .catch(() => undefined); // they come back on their own after holdSeconds
-    }
-  }
-
-  private sleep(task: Task, ms: number): Promise<void> {
-    if (ms <= 0 || task.cancel) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        task.wake = undefined;
-        resolve();
-      }
-      task.wake = done;
-    });
-  }
 }
-
-interface ReceivedMessage {
-  MessageId: string;
-  ReceiptHandle: string;
-  Body: string;
-  Attributes?: Record<string, string>;
-  MessageAttributes?: Record<string, { DataType?: string; StringValue?: string; BinaryValue?: string }>;
-}
-
 
 function entry(task: Task): Record<string, unknown> {
   return {
