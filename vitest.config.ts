@@ -41,6 +41,18 @@ export default defineConfig({
         },
       },
       {
+        // `npm run test:deployed -- --outputs <file>` only (not part of `npm test`): the
+        // end-to-end scenarios against the stack an outputs file names (test/deployed/run.ts).
+        test: {
+          name: 'deployed',
+          include: ['test/deployed/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 600_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
         // `npm run test:load` only (not part of `npm test`): a long run under faults.
         test: {
           name: 'load',
