@@ -3,16 +3,8 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseOutputs, REQUIRED_OUTPUTS, Target } from '../../../tools/cli/outputs';
-import {
-  alarmSignals,
-  backlogFrom,
-  cloudWatchSignals,
-  COUNTED_METRICS,
-  DEFAULT_THRESHOLDS,
-  evaluateStatus,
-  STATUS_EXIT_CODES,
-  type StatusSignals,
-} from '../../../tools/cli/status';
+import { backlogFrom, DEFAULT_THRESHOLDS, evaluateStatus, STATUS_EXIT_CODES, type StatusSignals } from '../../../tools/cli/status';
+import { alarmSignals, cloudWatchSignals, COUNTED_METRICS } from '../../../tools/cli/status-signals';
 
 const NOW = new Date('2026-11-22T12:00:00.000Z');
 const healthy: StatusSignals = {

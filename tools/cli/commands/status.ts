@@ -1,13 +1,7 @@
 import { Command } from 'commander';
 import { printJson } from '../format';
-import {
-  cloudWatchSignals,
-  DEFAULT_THRESHOLDS,
-  evaluateStatus,
-  formatStatus,
-  localSignals,
-  STATUS_EXIT_CODES,
-} from '../status';
+import { DEFAULT_THRESHOLDS, evaluateStatus, formatStatus, STATUS_EXIT_CODES } from '../status';
+import { cloudWatchSignals, localSignals } from '../status-signals';
 import { action, number, target } from './kit';
 
 export function registerStatus(program: Command): void {
