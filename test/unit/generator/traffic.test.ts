@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EVENT_TYPES, validateEvent } from '../../../lambdas/shared/events';
-import { CATEGORIES, createTrafficGenerator, INVALID_KINDS, type GeneratedEvent } from '../../../lambdas/generator/traffic';
+import { createTrafficGenerator, INVALID_KINDS, type GeneratedEvent } from '../../../lambdas/generator/traffic';
+import { CATEGORIES } from '../../../lambdas/generator/shop';
 
 const NOW = new Date('2026-11-22T10:00:00.000Z');
 const COUNT = 4_000;
