@@ -62,6 +62,7 @@ const program = new Command()
   .option('--no-generator', 'do not run the generator schedule')
   .option('--generator-rate <expr>', 'run the generator on this schedule instead of the template\'s, e.g. "rate(10 seconds)"', rateExpression)
   .option('--duration <seconds>', 'run this many seconds, print a summary and exit', positiveInteger('--duration'))
+  .option('--archive-interval <seconds>', "write the raw archive every this many seconds instead of the template's Firehose buffering interval", positiveInteger('--archive-interval'))
   .option('--skip-synth', 'use the cloud assembly already in <state-dir>/cdk.out')
   .option('--state-dir <dir>', 'folder for the cloud assembly (cdk.out), outputs.json and functions.log', '.local')
   .option('--faults <json>', 'inject faults from the start, e.g. \'{"seed":1,"kinesis":{"putRecordsEntryFailure":0.05}}\' (change them later at AwsEndpoint/_local/faults)', faultSet)
@@ -72,6 +73,7 @@ const opts = program.opts<{
   generator: boolean;
   generatorRate?: string;
   duration?: number;
+  archiveInterval?: number;
   skipSynth?: boolean;
   stateDir: string;
   faults?: FaultSet;
@@ -119,6 +121,7 @@ async function main(): Promise<void> {
       port: opts.port,
       generator: opts.generator,
       ...(opts.generatorRate ? { generatorRate: opts.generatorRate } : {}),
+      ...(opts.archiveInterval !== undefined ? { archiveBufferSeconds: opts.archiveInterval } : {}),
       skipSynth: opts.skipSynth === true,
       cdkOut: path.join(logDir, 'cdk.out'),
       outputsFile: path.join(logDir, 'outputs.json'),

@@ -144,8 +144,19 @@ const ConfigSchema = z.object({
   // Parts per aggregate item (lambdas/shared/aggregates.ts): more than one when many shards would
   // contend for one item. Only ever raise it: readers merge whatever parts exist.
   aggregateWriteShards: numberFromContext(1, 64, { integer: true }),
+  // The SQL sink (lib/constructs/sql-sink.ts): an Aurora Serverless v2 PostgreSQL cluster (Data
+  // API, scale to zero) and the SqlSink function on the processed stream. Off: no RDS resource at all.
+  auroraSink: booleanFromContext,
   // Where the alarm topic (lib/constructs/observability.ts) sends email; empty: no subscription
   // (subscribe anything else to the AlarmTopicArn output).
+  // The raw archive (lib/constructs/raw-archive.ts): Firehose copies the raw stream to S3, kept
+  // for good, so `pipeline replay --from-archive` and `pipeline rebuild` outlive the stream's retention.
+  rawArchive: booleanFromContext,
+  // Days in S3 Standard before the archive's objects move to Standard-IA (S3's minimum is 30).
+  rawArchiveIaDays: numberFromContext(30, 3_650, { integer: true }),
+  // Firehose buffering hints: an object is written when this much has arrived or this long has passed.
+  rawArchiveBufferMb: numberFromContext(1, 128, { integer: true }),
+  rawArchiveBufferSeconds: numberFromContext(0, 900, { integer: true }),
   alarmEmail: z
     .string({ error: 'expected an email address or an empty string' })
     .trim()

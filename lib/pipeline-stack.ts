@@ -9,6 +9,8 @@ import { IngestApi } from './constructs/ingest-api';
 import { Loader } from './constructs/loader';
 import { Observability } from './constructs/observability';
 import { PipelineConcern } from './constructs/pipeline-concern';
+import { RawArchive } from './constructs/raw-archive';
+import { SqlSink } from './constructs/sql-sink';
 import { Validator } from './constructs/validator';
 import { PROJECT_NAME } from './stack-name';
 
@@ -47,13 +49,23 @@ export class PipelineStack extends Stack {
       deadLetterQueue: deadLetters.deadLetterQueue,
       streamFailureQueue: deadLetters.streamFailureQueue,
     });
+    const sqlSink = config.auroraSink
+      ? new SqlSink(this, 'SqlSinking', {
+          config,
+          processedStream: streams.processedStream,
+          deadLetterQueue: deadLetters.deadLetterQueue,
+          streamFailureQueue: deadLetters.streamFailureQueue,
+        })
+      : undefined;
     const generation = new Generator(this, 'Generation', { config, ingestUrl: ingest.url, apiKeySecret: ingest.apiKeySecret });
+    const archive = config.rawArchive ? new RawArchive(this, 'Archive', { config, rawStream: streams.rawStream }) : undefined;
     const observability = new Observability(this, 'Observability', {
       config,
       functions: { collector: ingest.collector, validator: validation.function, loader: loader.function, generator: generation.function },
       api: ingest.api,
       deadLetterQueue: deadLetters.deadLetterQueue,
       streamFailureQueue: deadLetters.streamFailureQueue,
+      ...(archive ? { archiveDeliveryStreamName: archive.deliveryStream.ref } : {}),
     });
 
     // Typed by the contract's list: leaving one of its outputs out does not compile.
@@ -79,6 +91,22 @@ export class PipelineStack extends Stack {
       AlarmTopicArn: { value: observability.topic.topicArn, description: 'SNS topic the alarms notify (context alarmEmail subscribes an address)' },
     };
     for (const [outputId, output] of Object.entries(outputs)) new CfnOutput(this, outputId, output);
+    if (sqlSink) {
+      const sqlOutputs: Record<'AuroraClusterArn' | 'AuroraSecretArn' | 'AuroraDatabaseName', { value: string; description: string }> = {
+        AuroraClusterArn: { value: sqlSink.cluster.clusterArn, description: 'Aurora PostgreSQL cluster of the SQL sink (RDS Data API resourceArn)' },
+        AuroraSecretArn: { value: sqlSink.secret.secretArn, description: 'Secret of the database credentials (RDS Data API secretArn)' },
+        AuroraDatabaseName: { value: sqlSink.databaseName, description: 'Database holding ecommerce_events, data_quality_metrics and the views' },
+      };
+      for (const [outputId, output] of Object.entries(sqlOutputs)) new CfnOutput(this, outputId, output);
+    }
+    if (archive) {
+      const archiveOutputs: Record<'ArchiveBucketName' | 'DeliveryStreamName' | 'AthenaWorkGroupName', { value: string; description: string }> = {
+        ArchiveBucketName: { value: archive.bucket.bucketName, description: 'S3 bucket of the raw archive (raw/dt=YYYY-MM-DD/hour=HH/, gzip JSON Lines)' },
+        DeliveryStreamName: { value: archive.deliveryStream.ref, description: 'Firehose delivery stream: RawStream -> the archive bucket' },
+        AthenaWorkGroupName: { value: archive.workGroup.ref, description: `Athena workgroup for the archive (table ${archive.databaseName}.raw_events)` },
+      };
+      for (const [outputId, output] of Object.entries(archiveOutputs)) new CfnOutput(this, outputId, output);
+    }
   }
 
   /**

@@ -133,6 +133,21 @@ export const ALARMS = {
     evaluationPeriods: 1,
     description: 'The collector p99 duration is over 3 s over 5 minutes (milliseconds): producers wait.',
   },
+  // Only with the raw archive (context rawArchive).
+  ArchiveDeliveryFailed: {
+    threshold: 1,
+    comparison: 'LessThanThreshold',
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    description: 'Firehose failed to write to the archive bucket (DeliveryToS3.Success, minimum, under 1): it retries, see the errors/ prefix.',
+  },
+  ArchiveDataFreshness: {
+    threshold: 1_800,
+    comparison: 'GreaterThanThreshold',
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    description: 'The oldest record Firehose holds is over 30 minutes old (DeliveryToS3.DataFreshness, seconds, maximum): the archive falls behind.',
+  },
 } as const satisfies Record<string, AlarmSpec>;
 
 export type AlarmId = keyof typeof ALARMS;
@@ -145,7 +160,12 @@ export interface ObservabilityProps {
   readonly api: RestApi;
   readonly deadLetterQueue: IQueue;
   readonly streamFailureQueue: IQueue;
+  /** The raw archive's Firehose delivery stream, when there is one (its two alarms exist only then). */
+  readonly archiveDeliveryStreamName?: string;
 }
+
+/** The alarms that exist only with the raw archive. */
+export const ARCHIVE_ALARMS = ['ArchiveDeliveryFailed', 'ArchiveDataFreshness'] as const satisfies readonly AlarmId[];
 
 /**
  * Alarms to an SNS topic (an email subscription when `alarmEmail` is set) and a CloudWatch
@@ -154,7 +174,7 @@ export interface ObservabilityProps {
  */
 export class Observability extends PipelineConcern {
   readonly topic: Topic;
-  readonly alarms: Record<AlarmId, Alarm>;
+  readonly alarms: Partial<Record<AlarmId, Alarm>>;
   readonly dashboard: Dashboard;
   readonly dashboardUrl: string;
 
@@ -191,7 +211,15 @@ export class Observability extends PipelineConcern {
       period: minutes(ALARMS.Validity),
     });
 
-    const metricOf: Record<AlarmId, IMetric> = {
+    const firehose = (metricName: string, statistic: string, spec: AlarmSpec) =>
+      new Metric({
+        namespace: 'AWS/Firehose',
+        metricName,
+        dimensionsMap: { DeliveryStreamName: props.archiveDeliveryStreamName ?? '' },
+        statistic,
+        period: minutes(spec),
+      });
+    const metricOf: Partial<Record<AlarmId, IMetric>> = {
       DeadLetterQueueMessages: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: minutes(ALARMS.DeadLetterQueueMessages) }),
       DeadLetterQueueOldestAge: props.deadLetterQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: minutes(ALARMS.DeadLetterQueueOldestAge) }),
       StreamFailureQueueMessages: props.streamFailureQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: minutes(ALARMS.StreamFailureQueueMessages) }),
@@ -207,15 +235,23 @@ export class Observability extends PipelineConcern {
       ) as unknown as Record<`${Capitalize<Service>}${'Errors' | 'Throttles'}`, IMetric>),
       Api5xxRate: props.api.metricServerError({ statistic: 'Average', period: minutes(ALARMS.Api5xxRate) }),
       CollectorLatencyP99: functions.collector.metricDuration({ statistic: 'p99', period: minutes(ALARMS.CollectorLatencyP99) }),
+      ...(props.archiveDeliveryStreamName !== undefined
+        ? {
+            ArchiveDeliveryFailed: firehose('DeliveryToS3.Success', 'Minimum', ALARMS.ArchiveDeliveryFailed),
+            ArchiveDataFreshness: firehose('DeliveryToS3.DataFreshness', 'Maximum', ALARMS.ArchiveDataFreshness),
+          }
+        : {}),
     };
 
     const action = new SnsAction(this.topic);
     this.alarms = Object.fromEntries(
-      (Object.entries(ALARMS) as Array<[AlarmId, AlarmSpec]>).map(([alarmId, spec]) => {
+      (Object.entries(ALARMS) as Array<[AlarmId, AlarmSpec]>).flatMap(([alarmId, spec]) => {
+        const metric = metricOf[alarmId];
+        if (metric === undefined) return [];
         const alarm = new Alarm(this, `${alarmId}Alarm`, {
           alarmName: `${alarmNamePrefix(stackName)}${alarmId}`,
           alarmDescription: spec.description,
-          metric: metricOf[alarmId],
+          metric,
           threshold: spec.threshold,
           comparisonOperator:
             spec.comparison === 'GreaterThanThreshold' ? ComparisonOperator.GREATER_THAN_THRESHOLD : ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -226,9 +262,9 @@ export class Observability extends PipelineConcern {
         });
         alarm.addAlarmAction(action);
         alarm.addOkAction(action);
-        return [alarmId, alarm];
+        return [[alarmId, alarm]];
       }),
-    ) as Record<AlarmId, Alarm>;
+    ) as Partial<Record<AlarmId, Alarm>>;
 
     const sum = (name: MetricName, service: Service, label: string) =>
       emf(name, service, 'Sum', Duration.minutes(1)).with({ label });
@@ -242,7 +278,7 @@ export class Observability extends PipelineConcern {
       }),
     );
     this.dashboard.addWidgets(
-      new AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 4 }),
+      new AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms).filter((alarm) => alarm !== undefined), width: 24, height: 4 }),
     );
     this.dashboard.addWidgets(
       new GraphWidget({

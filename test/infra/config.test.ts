@@ -50,6 +50,10 @@ describe('config', () => {
         streamBatchingWindowSeconds: '5',
         streamBatchSize: '500',
         aggregateWriteShards: '8',
+        rawArchive: 'false',
+        rawArchiveIaDays: '60',
+        rawArchiveBufferMb: '8',
+        rawArchiveBufferSeconds: '60',
         alarmEmail: ' ops@example.com ',
       },
     });
@@ -80,6 +84,10 @@ describe('config', () => {
       streamBatchingWindowSeconds: 5,
       streamBatchSize: 500,
       aggregateWriteShards: 8,
+      rawArchive: false,
+      rawArchiveIaDays: 60,
+      rawArchiveBufferMb: 8,
+      rawArchiveBufferSeconds: 60,
       alarmEmail: 'ops@example.com',
     });
   });

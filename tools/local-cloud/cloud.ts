@@ -8,6 +8,7 @@ import { createDashboardServer, DASHBOARD_PATH } from './dashboard/server';
 import { startAwsEndpoint, type AwsEndpoint } from './endpoint';
 import { FaultController, type FaultSet } from './fault-set';
 import { startEventSourceMappings } from './event-source-mappings';
+import { deliveryStreamSpecFrom, startDeliveryStream, type DeliveryStream } from './firehose';
 import { withFaults, type FaultRule } from './faults';
 import { resolveTemplate } from './intrinsics/resolver';
 import { createLambdaRuntime, type LambdaRuntime } from './lambda-runtime';
@@ -48,6 +49,11 @@ export interface LocalCloudOptions {
   faults?: FaultRule[];
   /** The fault set to start with (contract §5); `{AwsEndpoint}/_local/faults` changes it while running. */
   faultSet?: FaultSet;
+  /**
+   * Replaces the Firehose delivery streams' BufferingHints.IntervalInSeconds locally (seconds), so
+   * the archive is written within seconds instead of minutes (tests, `npm start -- --archive-interval 5`).
+   */
+  archiveBufferSeconds?: number;
   /** Execution environments per function. */
   poolSize?: number;
   /** Start-up and service messages. */
@@ -85,6 +91,8 @@ export interface LocalCloud {
   schedules: Array<{ logicalId: string; expression: string; enabled: boolean }>;
   /** The active fault set, shared by the endpoint and the Lambda runtime (also at `/_local/faults`). */
   faults: FaultController;
+  /** The template's Firehose delivery streams, running (the raw archive). */
+  deliveryStreams: DeliveryStream[];
   metrics(): Promise<LocalCloudMetrics>;
   stop(): Promise<void>;
 }
@@ -162,6 +170,20 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     });
     stoppers.push(() => mappings.stop());
 
+    const deliveryStreams = resources
+      .filter((resource) => resource.type === 'AWS::KinesisFirehose::DeliveryStream')
+      .map((resource) =>
+        startDeliveryStream({
+          spec: deliveryStreamSpecFrom(resource),
+          kinesis: clients.kinesis,
+          s3: clients.s3,
+          ...(options.archiveBufferSeconds !== undefined ? { bufferSecondsOverride: options.archiveBufferSeconds } : {}),
+          ...(options.functionLog ? { log: options.functionLog } : {}),
+        }),
+      );
+    // Stopped before the clients are destroyed: what is buffered is written on the way out.
+    stoppers.push(() => Promise.all(deliveryStreams.map((stream) => stream.stop())).then(() => undefined));
+
     const schedules = startSchedules({
       resources,
       invoker,
@@ -229,6 +251,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       functionNames: runtime.functions.map((fn) => fn.functionName),
       schedules: schedules.rules,
       faults,
+      deliveryStreams,
       metrics,
       stop: () => (stopping ??= stopAll()),
     };

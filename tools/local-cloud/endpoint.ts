@@ -11,12 +11,13 @@ import { withSqsSendFaults } from './services/sqs-faults';
 import { callJsonTarget, requestUpstream, type UpstreamAnswer } from './services/upstream';
 import { SecretsManagerService } from './services/secrets-manager';
 import { SQS_ACTIONS, errorToQueryXml, jsonToQueryXml, queryToJson } from './services/sqs-query';
+import { isS3Request, s3Fault } from './services/s3';
 import { MOVE_TASK_ACTIONS, SqsMoveTasks } from './services/sqs-move-tasks';
 
 /**
  * One endpoint for every local service, LocalStack-style (AWS_ENDPOINT_URL / --endpoint-url):
- * requests are routed by protocol and X-Amz-Target to kinesalite, dynalite, fauxqs or the
- * in-process Secrets Manager; `/_local/*` serves the CLI; everything else goes to the API.
+ * requests are routed by protocol and X-Amz-Target to kinesalite, dynalite, fauxqs (SQS, and S3
+ * by the `s3` service of the SigV4 scope) or the in-process Secrets Manager; `/_local/*` serves the CLI; everything else goes to the API.
  *
  * The fault set (`/_local/faults`, fault-set.ts) is applied here, on the real request paths, and
  * answered as AWS answers, so the SDKs' retries and the functions' own retries both run. Requests
@@ -332,6 +333,14 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
       return sendJson(res, 200, await metricsProvider());
     }
     if (dashboardHandler && requestUrl.pathname.startsWith('/_local/dashboard') && (await dashboardHandler(req, res))) return;
+    // S3, path-style (`/bucket/key`), told apart by the `s3` service of its SigV4 scope: fauxqs's S3.
+    if (isS3Request(req, requestUrl)) {
+      const fault = s3Fault(faults, req, requestUrl);
+      if (!fault) return pipeTo(req, res, emulators.sqsPort);
+      req.resume();
+      res.writeHead(fault.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(fault.body) });
+      return void res.end(fault.body);
+    }
     const isSqsPath = requestUrl.pathname === '/' || QUEUE_PATH.test(requestUrl.pathname);
     const contentType = String(req.headers['content-type'] ?? '');
     const isQuery =

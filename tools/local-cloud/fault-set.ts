@@ -20,6 +20,8 @@ export const faultSetSchema = z
     dynamodb: z.object({ throttle: share.optional(), unavailableForSeconds: z.number().min(0).max(3600).optional() }).strict().optional(),
     kinesis: z.object({ putRecordsEntryFailure: share.optional(), getRecordsThrottle: share.optional() }).strict().optional(),
     sqs: z.object({ sendEntryFailure: share.optional() }).strict().optional(),
+    // PutObject answered 503 SlowDown, as S3 does under load: the local Firehose must retry.
+    s3: z.object({ putObjectFailure: share.optional() }).strict().optional(),
     lambda: z
       .object({
         crash: z.union([functionShare, z.array(functionShare)]).optional(),
@@ -56,6 +58,7 @@ export type FaultKind =
   | 'kinesis.putRecordsEntryFailure'
   | 'kinesis.getRecordsThrottle'
   | 'sqs.sendEntryFailure'
+  | 's3.putObjectFailure'
   | 'lambda.crash'
   | 'lambda.timeout';
 
@@ -121,6 +124,8 @@ export class FaultController {
         return positive(this.set.kinesis?.getRecordsThrottle);
       case 'sqs.sendEntryFailure':
         return positive(this.set.sqs?.sendEntryFailure);
+      case 's3.putObjectFailure':
+        return positive(this.set.s3?.putObjectFailure);
       case 'lambda.crash':
         return this.set.lambda?.crash !== undefined;
       case 'lambda.timeout':
@@ -165,6 +170,11 @@ export class FaultController {
   /** Per SendMessageBatch entry: fail it. */
   sqsSendEntryFailure(): boolean {
     return this.roll('sqs.sendEntryFailure', this.set.sqs?.sendEntryFailure);
+  }
+
+  /** Per S3 PutObject request: answer 503 SlowDown. */
+  s3PutObjectFailure(): boolean {
+    return this.roll('s3.putObjectFailure', this.set.s3?.putObjectFailure);
   }
 
   /**

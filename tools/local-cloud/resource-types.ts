@@ -22,6 +22,8 @@ export const RUN_BY_RUNTIME = new Set([
   'AWS::ApiGateway::UsagePlanKey',
   'AWS::ApiGateway::GatewayResponse',
   'AWS::Events::Rule',
+  // Kinesis source, S3 destination: firehose.ts.
+  'AWS::KinesisFirehose::DeliveryStream',
 ]);
 
 /** Types created on the local services by this module. */
@@ -30,6 +32,7 @@ export const CREATED_LOCALLY = new Set([
   'AWS::DynamoDB::Table',
   'AWS::SQS::Queue',
   'AWS::SecretsManager::Secret',
+  'AWS::S3::Bucket',
 ]);
 
 /** Types accepted without local effect, and what that means for someone testing locally. */
@@ -50,6 +53,10 @@ export const NOT_EMULATED: Record<string, string> = {
   'AWS::CDK::Metadata': 'CDK bookkeeping only',
   'AWS::SQS::QueuePolicy': 'resource policies are not enforced',
   'AWS::SecretsManager::SecretTargetAttachment': 'attachments have no local effect',
+  'AWS::S3::BucketPolicy': 'bucket policies are not enforced (the local endpoint is plain HTTP: no TLS-only rule)',
+  'AWS::Glue::Database': 'the Glue catalog is not emulated: read the archive with pipeline replay --from-archive / rebuild, or aws s3',
+  'AWS::Glue::Table': 'the Glue catalog is not emulated: read the archive with pipeline replay --from-archive / rebuild, or aws s3',
+  'AWS::Athena::WorkGroup': 'Athena is not emulated: queries run on AWS only',
 };
 
 export interface ResourceGroups {

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { SecretsManagerService } from './services/secrets-manager';
 import type { LocalResource } from './types';
@@ -20,6 +21,8 @@ export interface LocalClients {
   kinesis: KinesisClient;
   dynamodb: DynamoDBClient;
   sqs: SQSClient;
+  /** Path-style, as the local endpoint serves S3. */
+  s3: S3Client;
 }
 
 /** SDK clients for the local endpoint; Kinesis over HTTP/1.1, which the emulator speaks. */
@@ -29,6 +32,7 @@ export function localClients(endpoint: string, region: string): LocalClients {
     kinesis: new KinesisClient({ ...common, requestHandler: new NodeHttpHandler({ connectionTimeout: 3_000, requestTimeout: 10_000 }) }),
     dynamodb: new DynamoDBClient(common),
     sqs: new SQSClient(common),
+    s3: new S3Client({ ...common, forcePathStyle: true }),
   };
 }
 
@@ -36,6 +40,7 @@ export function destroyClients(clients: LocalClients): void {
   clients.kinesis.destroy();
   clients.dynamodb.destroy();
   clients.sqs.destroy();
+  clients.s3.destroy();
 }
 
 function numberProperty(resource: LocalResource, name: string): number | undefined {
@@ -170,9 +175,10 @@ export interface CreatedResources {
   tables: string[];
   queues: string[];
   secrets: string[];
+  buckets: string[];
 }
 
-/** Creates streams, tables, queues (dead-letter targets first) and secrets; waits for streams. */
+/** Creates streams, tables, queues (dead-letter targets first), secrets and buckets; waits for streams. */
 export async function createResources(opts: {
   resources: LocalResource[];
   clients: LocalClients;
@@ -184,6 +190,7 @@ export async function createResources(opts: {
   const tables = ofType('AWS::DynamoDB::Table');
   const queues = orderQueues(ofType('AWS::SQS::Queue'));
   const secrets = ofType('AWS::SecretsManager::Secret');
+  const buckets = ofType('AWS::S3::Bucket');
   const wrap = (resource: LocalResource) => (error: unknown) => {
     throw new Error(`Could not create ${resource.logicalId} (${resource.type}) locally: ${error instanceof Error ? error.message : String(error)}`);
   };
@@ -197,6 +204,7 @@ export async function createResources(opts: {
   await Promise.all([
     ...streams.map((stream) => createStream(clients.kinesis, stream).catch(wrap(stream))),
     ...tables.map((table) => createTable(clients.dynamodb, table).catch(wrap(table))),
+    ...buckets.map((bucket) => clients.s3.send(new CreateBucketCommand({ Bucket: bucket.ref })).catch(wrap(bucket))),
     (async () => {
       for (const queue of queues) await createQueue(clients.sqs, queue).catch(wrap(queue));
     })(),
@@ -206,5 +214,6 @@ export async function createResources(opts: {
     tables: tables.map((r) => r.ref),
     queues: queues.map((r) => r.ref),
     secrets: secrets.map((r) => r.ref),
+    buckets: buckets.map((r) => r.ref),
   };
 }

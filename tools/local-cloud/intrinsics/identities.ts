@@ -30,6 +30,9 @@ const NAMING: Record<string, { property: string; limit: number }> = {
   'AWS::CloudWatch::Alarm': { property: 'AlarmName', limit: 255 },
   'AWS::SNS::Topic': { property: 'TopicName', limit: 256 },
   'AWS::CloudWatch::Dashboard': { property: 'DashboardName', limit: 255 },
+  'AWS::S3::Bucket': { property: 'BucketName', limit: 63 },
+  'AWS::KinesisFirehose::DeliveryStream': { property: 'DeliveryStreamName', limit: 64 },
+  'AWS::Athena::WorkGroup': { property: 'Name', limit: 128 },
 };
 
 function nameOf(ctx: ResolutionContext, logicalId: string, resource: CfnResource): string {
@@ -118,6 +121,19 @@ export function buildIdentity(ctx: ResolutionContext, logicalId: string, resourc
     case 'AWS::CloudWatch::Alarm': {
       const name = nameOf(ctx, logicalId, resource);
       return { ref: name, attributes: { Arn: arn('cloudwatch', `alarm:${name}`) } };
+    }
+    case 'AWS::S3::Bucket': {
+      // Bucket names are lower case (CloudFormation lowercases the generated one too).
+      const name = nameOf(ctx, logicalId, resource).toLowerCase();
+      return { ref: name, attributes: { Arn: `arn:aws:s3:::${name}`, DomainName: `${name}.s3.amazonaws.com` } };
+    }
+    case 'AWS::KinesisFirehose::DeliveryStream': {
+      const name = nameOf(ctx, logicalId, resource);
+      return { ref: name, attributes: { Arn: arn('firehose', `deliverystream/${name}`) } };
+    }
+    case 'AWS::Athena::WorkGroup': {
+      const name = nameOf(ctx, logicalId, resource);
+      return { ref: name, attributes: {} };
     }
     case 'AWS::ApiGateway::RestApi': {
       const restApiId = id();
