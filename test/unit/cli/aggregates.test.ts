@@ -10,14 +10,8 @@ import {
   expectedAggregates,
   type AggregateSource,
 } from '../../../lambdas/shared/aggregates';
-import {
-  aggregatesExitCode,
-  checkAggregates,
-  formatAggregates,
-  parseHourBound,
-  type AggregatesOptions,
-  type AggregatesReport,
-} from '../../../tools/cli/aggregates';
+import { aggregatesExitCode, checkAggregates, parseHourBound, type AggregatesOptions, type AggregatesReport } from '../../../tools/cli/aggregates';
+import { formatAggregates } from '../../../tools/cli/aggregates-format';
 import { escapeControl, terminalText, truncate } from '../../../tools/cli/terminal-text';
 
 // A real (emulated) DynamoDB: the conditional writes, consistent reads, filters and pagination
