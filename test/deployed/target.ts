@@ -9,6 +9,8 @@ import { openTarget, type Target } from '../../tools/cli/outputs';
 export const DEPLOYED_ENV = {
   outputs: 'PIPELINE_DEPLOYED_OUTPUTS',
   stack: 'PIPELINE_DEPLOYED_STACK',
+  /** One endpoint for every AWS client (LocalStack); AWS_ENDPOINT_URL works too. */
+  endpoint: 'PIPELINE_DEPLOYED_ENDPOINT',
 } as const;
 
 /** Waits on a deployed stack: AWS takes seconds where the local cloud takes milliseconds. */
@@ -30,7 +32,8 @@ export async function openDeployed(): Promise<Deployed> {
     throw new Error(`${DEPLOYED_ENV.outputs} is not set: run these tests with npm run test:deployed -- --outputs cdk-outputs.json`);
   }
   const stack = process.env[DEPLOYED_ENV.stack];
-  const target = await openTarget({ outputs: file, ...(stack ? { stack } : {}) });
+  const endpoint = process.env[DEPLOYED_ENV.endpoint];
+  const target = await openTarget({ outputs: file, ...(stack ? { stack } : {}), ...(endpoint ? { endpoint } : {}) });
   return {
     target,
     outputs: target.outputs.values,
