@@ -12,7 +12,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../config';
 import { ENV } from '../../lambdas/shared/env-names';
-import type { DynamoDbAction, KinesisAction, SecretsManagerAction, SqsAction } from '../../lambdas/shared/permissions';
+import type { DynamoDbAction, KinesisAction, RdsDataAction, SecretsManagerAction, SqsAction } from '../../lambdas/shared/permissions';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LAMBDAS_ROOT = fileURLToPath(new URL('../../lambdas/', import.meta.url));
@@ -30,7 +30,7 @@ function assertLocalEsbuild(): void {
 export interface PipelineFunctionProps {
   readonly config: PipelineConfig;
   /** Folder under lambdas/ holding handler.ts; also the Powertools service name. */
-  readonly source: 'collector' | 'validator' | 'loader' | 'generator';
+  readonly source: 'collector' | 'validator' | 'loader' | 'generator' | 'sql-sink' | 'sql-migrations';
   readonly description: string;
   readonly timeout: Duration;
   readonly memorySize: number;
@@ -196,6 +196,16 @@ export class PipelineFunction extends NodejsFunction {
     this.addEnvironment(envName, secret.secretArn);
     this.allow(actions, [secret.secretArn]);
     if (secret.encryptionKey) this.allow(KMS_READ_ACTIONS, [secret.encryptionKey.keyArn]);
+    return this;
+  }
+
+  /**
+   * The variable holds the cluster ARN; the actions are the RDS Data API's, on that cluster (the
+   * Data API reads the credentials with the caller's own GetSecretValue: bind the secret too).
+   */
+  bindDataApi(cluster: { readonly clusterArn: string }, envName: string, actions: readonly RdsDataAction[]): this {
+    this.addEnvironment(envName, cluster.clusterArn);
+    this.allow(actions, [cluster.clusterArn]);
     return this;
   }
 

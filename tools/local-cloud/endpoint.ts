@@ -13,6 +13,7 @@ import { SecretsManagerService } from './services/secrets-manager';
 import { SQS_ACTIONS, errorToQueryXml, jsonToQueryXml, queryToJson } from './services/sqs-query';
 import { isS3Request, s3Fault } from './services/s3';
 import { MOVE_TASK_ACTIONS, SqsMoveTasks } from './services/sqs-move-tasks';
+import { RDS_DATA_PATHS, REQUEST_LIMIT_BYTES, RdsDataService } from './services/rds-data';
 
 /**
  * One endpoint for every local service, LocalStack-style (AWS_ENDPOINT_URL / --endpoint-url):
@@ -49,6 +50,8 @@ export interface AwsEndpoint {
   url: string;
   port: number;
   secrets: SecretsManagerService;
+  /** The RDS Data API on PGlite: the template's Aurora clusters are added to it. */
+  rdsData: RdsDataService;
   /** The active faults, also served at `/_local/faults`. */
   faults: FaultController;
   /** Serves the API stages (`/<stage>/...`); returns false when a request is not for an API. */
@@ -104,6 +107,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
   const faults = options.faults ?? new FaultController();
   const emulators: Emulators = await startEmulators();
   const secrets = new SecretsManagerService(options.region, options.accountId);
+  const rdsData = new RdsDataService({ faults, secretExists: (arn) => secrets.find(arn) !== undefined });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   let apiHandler: RequestHandler | undefined;
   let metricsProvider: MetricsProvider | undefined;
@@ -306,6 +310,21 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     sendJson(res, answer.status, answer.body, 'application/x-amz-json-1.1');
   };
 
+  const handleRdsData = async (req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> => {
+    const raw = await readBody(req);
+    const body = raw.length > REQUEST_LIMIT_BYTES ? undefined : parseJson(raw);
+    const answer = body
+      ? await rdsData.handle(path, body)
+      : { status: 400, errorType: 'BadRequestException', body: { message: raw.length > REQUEST_LIMIT_BYTES ? 'Request exceeds the 4 MiB limit' : 'body is not JSON' } };
+    const text = JSON.stringify(answer.body);
+    res.writeHead(answer.status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...(answer.errorType ? { 'x-amzn-errortype': answer.errorType } : {}),
+    });
+    res.end(text);
+  };
+
   const route = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const requestUrl = new URL(req.url ?? '/', 'http://local');
     const target = req.headers['x-amz-target'];
@@ -328,6 +347,8 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
       return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting', endpoint: url });
     }
     if (requestUrl.pathname === '/_local/faults') return handleFaults(req, res);
+    // The RDS Data API (REST-JSON): POST /Execute, /BatchExecute, /BeginTransaction, ...
+    if (req.method === 'POST' && RDS_DATA_PATHS.has(requestUrl.pathname)) return handleRdsData(req, res, requestUrl.pathname);
     if (requestUrl.pathname === '/_local/metrics') {
       if (!metricsProvider) return sendJson(res, 503, { error: { code: 'not_ready', message: 'the local cloud is still starting' } });
       return sendJson(res, 200, await metricsProvider());
@@ -409,6 +430,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     url,
     port,
     secrets,
+    rdsData,
     faults,
     setApiHandler: (handler) => (apiHandler = handler),
     setMetricsProvider: (provider) => (metricsProvider = provider),
@@ -422,6 +444,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
         server.closeAllConnections();
       });
       agent.destroy();
+      await rdsData.close();
       await emulators.stop();
     },
   };

@@ -22,6 +22,8 @@ export const faultSetSchema = z
     sqs: z.object({ sendEntryFailure: share.optional() }).strict().optional(),
     // PutObject answered 503 SlowDown, as S3 does under load: the local Firehose must retry.
     s3: z.object({ putObjectFailure: share.optional() }).strict().optional(),
+    // The RDS Data API answers DatabaseResumingException, as Aurora does while it resumes from zero ACUs.
+    rdsData: z.object({ resuming: share.optional() }).strict().optional(),
     lambda: z
       .object({
         crash: z.union([functionShare, z.array(functionShare)]).optional(),
@@ -59,6 +61,7 @@ export type FaultKind =
   | 'kinesis.getRecordsThrottle'
   | 'sqs.sendEntryFailure'
   | 's3.putObjectFailure'
+  | 'rdsData.resuming'
   | 'lambda.crash'
   | 'lambda.timeout';
 
@@ -126,6 +129,8 @@ export class FaultController {
         return positive(this.set.sqs?.sendEntryFailure);
       case 's3.putObjectFailure':
         return positive(this.set.s3?.putObjectFailure);
+      case 'rdsData.resuming':
+        return positive(this.set.rdsData?.resuming);
       case 'lambda.crash':
         return this.set.lambda?.crash !== undefined;
       case 'lambda.timeout':
@@ -175,6 +180,11 @@ export class FaultController {
   /** Per S3 PutObject request: answer 503 SlowDown. */
   s3PutObjectFailure(): boolean {
     return this.roll('s3.putObjectFailure', this.set.s3?.putObjectFailure);
+  }
+
+  /** Per Data API request outside a transaction: answer DatabaseResumingException. */
+  rdsDataResuming(): boolean {
+    return this.roll('rdsData.resuming', this.set.rdsData?.resuming);
   }
 
   /**

@@ -135,6 +135,40 @@ export function buildIdentity(ctx: ResolutionContext, logicalId: string, resourc
       const name = nameOf(ctx, logicalId, resource);
       return { ref: name, attributes: {} };
     }
+    case 'AWS::RDS::DBCluster': {
+      // Ref is the cluster identifier (lower case, as RDS keeps it); the Data API takes the ARN.
+      const declared = resource.Properties?.DBClusterIdentifier;
+      const name = (declared === undefined ? physicalName(stackName, logicalId, 63) : String(ctx.resolve(declared, { logicalId, property: 'DBClusterIdentifier' }))).toLowerCase();
+      const host = `${name}.cluster-local.${region}.rds.amazonaws.com`;
+      return {
+        ref: name,
+        attributes: {
+          DBClusterArn: arn('rds', `cluster:${name}`),
+          DBClusterResourceId: `cluster-${randomString(26, UPPER_ALNUM)}`,
+          'Endpoint.Address': host,
+          'Endpoint.Port': '5432',
+          'ReadEndpoint.Address': host.replace('.cluster-', '.cluster-ro-'),
+        },
+      };
+    }
+    case 'AWS::SecretsManager::SecretTargetAttachment': {
+      // Ref returns the attached secret's ARN, which is what references to it want.
+      const secretId = ctx.resolve(resource.Properties?.SecretId, { logicalId, property: 'SecretId' });
+      if (typeof secretId !== 'string') throw new TemplateResolutionError(`${logicalId}.SecretId: expected a secret ARN`);
+      return { ref: secretId, attributes: {} };
+    }
+    case 'AWS::EC2::VPC': {
+      const vpcId = `vpc-${randomString(17, LOWER_ALNUM)}`;
+      return { ref: vpcId, attributes: { VpcId: vpcId, CidrBlock: String(resource.Properties?.CidrBlock ?? '10.0.0.0/16'), DefaultSecurityGroup: `sg-${randomString(17, LOWER_ALNUM)}` } };
+    }
+    case 'AWS::EC2::Subnet': {
+      const subnetId = `subnet-${randomString(17, LOWER_ALNUM)}`;
+      return { ref: subnetId, attributes: { SubnetId: subnetId, AvailabilityZone: `${region}a` } };
+    }
+    case 'AWS::EC2::SecurityGroup': {
+      const groupId = `sg-${randomString(17, LOWER_ALNUM)}`;
+      return { ref: groupId, attributes: { GroupId: groupId } };
+    }
     case 'AWS::ApiGateway::RestApi': {
       const restApiId = id();
       ctx.restApiIds.add(restApiId);
