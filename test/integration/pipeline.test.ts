@@ -4,19 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  DeleteMessageCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  SQSClient,
-  type Message,
-} from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startLocalCloud, type LocalCloud } from '../../tools/local-cloud/cloud';
 import { createTrafficGenerator } from '../../lambdas/generator/traffic';
 import { aggregateFromItem, expectedAggregates, mergeWriteShards, type AggregateSource } from '../../lambdas/shared/aggregates';
-import { DeadLetterMessageSchema, type DeadLetterMessage } from '../../lambdas/shared/records';
+import type { DeadLetterMessage } from '../../lambdas/shared/records';
 import { sampleEventV3 } from '../fixtures/events';
+import { deadLettersFor, ENRICHED, storedEvents } from '../harness/checks';
 import { poll } from '../fixtures/poll';
 
 // End to end over real HTTP and real SDK clients, against the whole synthesized app running in
@@ -70,15 +65,7 @@ async function post(body: unknown, headers: Record<string, string> = {}): Promis
   return { status: response.status, body: (await response.json()) as IngestResponse };
 }
 
-async function storedEvents(ids: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
-  const found = new Map<string, Record<string, unknown>>();
-  for (let i = 0; i < ids.length; i += 100) {
-    const keys = ids.slice(i, i + 100).map((event_id) => ({ event_id }));
-    const answer = await dynamo.send(new BatchGetCommand({ RequestItems: { [outputs.EventsTableName!]: { Keys: keys } } }));
-    for (const item of answer.Responses?.[outputs.EventsTableName!] ?? []) found.set(String(item.event_id), item);
-  }
-  return found;
-}
+const stored = (ids: readonly string[]) => storedEvents(dynamo, outputs.EventsTableName!, ids);
 
 async function scanAll(tableName: string): Promise<Array<Record<string, unknown>>> {
   const items: Array<Record<string, unknown>> = [];
@@ -89,28 +76,6 @@ async function scanAll(tableName: string): Promise<Array<Record<string, unknown>
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return items;
-}
-
-/** Dead letters whose record carries one of these event ids; received, then deleted when `take`. */
-async function deadLettersFor(ids: ReadonlySet<string>, expected: number, take = false): Promise<Array<{ message: Message; body: DeadLetterMessage }>> {
-  const seen = new Map<string, { message: Message; body: DeadLetterMessage }>();
-  await poll(`${expected} dead letters`, async () => {
-    const answer = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: outputs.DeadLetterQueueUrl,
-        MaxNumberOfMessages: 10,
-        VisibilityTimeout: take ? 30 : 1,
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    for (const message of answer.Messages ?? []) {
-      const body = DeadLetterMessageSchema.parse(JSON.parse(message.Body ?? ''));
-      const id = (body.record as { event_id?: string } | null)?.event_id;
-      if (typeof id === 'string' && ids.has(id)) seen.set(message.MessageId!, { message, body });
-    }
-    return seen.size >= expected ? true : undefined;
-  });
-  return [...seen.values()];
 }
 
 const recent = () => new Date(Date.now() - 60_000).toISOString();
@@ -129,25 +94,15 @@ describe('the pipeline on the local cloud', () => {
     const invalidIds = new Set(body.results.filter((r) => !r.valid).map((r) => r.event_id));
     expect(validIds).toHaveLength(valid.length);
 
-    const stored = await poll('every valid event stored', async () => {
-      const found = await storedEvents(validIds);
+    const storedItems = await poll('every valid event stored', async () => {
+      const found = await stored(validIds);
       return found.size === validIds.length ? found : undefined;
     });
-    for (const item of stored.values()) {
-      expect(item).toMatchObject({
-        received_at: expect.any(String),
-        processed_at: expect.any(String),
-        late_arrival: expect.any(Boolean),
-        original_schema_version: expect.any(Number),
-        event_date: expect.any(String),
-        event_hour: expect.any(Number),
-        schema_version: 3,
-      });
-    }
+    for (const item of storedItems.values()) expect(item).toMatchObject(ENRICHED);
     // No invalid event was stored (an empty id cannot even be looked up).
-    expect((await storedEvents([...invalidIds].filter((id) => id !== ''))).size).toBe(0);
+    expect((await stored([...invalidIds])).size).toBe(0);
 
-    const letters = await deadLettersFor(invalidIds, invalidIds.size);
+    const letters = await deadLettersFor(sqs, outputs.DeadLetterQueueUrl!, invalidIds);
     expect(new Set(letters.map((l) => (l.body.record as { event_id: string }).event_id))).toEqual(invalidIds);
     for (const { message, body: letter } of letters) {
       expect(letter.reason).toBe('validation_failed');
@@ -176,14 +131,17 @@ describe('the pipeline on the local cloud', () => {
     const { body } = await post(broken);
     expect(body.results[0]).toMatchObject({ status: 'accepted', valid: false });
 
-    const [letter] = await deadLettersFor(new Set([String(broken.event_id)]), 1, true);
+    const [letter] = await deadLettersFor(sqs, outputs.DeadLetterQueueUrl!, new Set([String(broken.event_id)]), {
+      take: async ({ message, body: letterBody }) => {
+        const fixed: DeadLetterMessage = { ...letterBody, record: { ...(letterBody.record as object), price: 12.5 } };
+        await sqs.send(new SendMessageCommand({ QueueUrl: outputs.RedriveQueueUrl, MessageBody: JSON.stringify(fixed) }));
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: outputs.DeadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle }));
+      },
+    });
     expect(letter!.body.errors).toContainEqual(expect.objectContaining({ path: 'price', code: 'too_small' }));
-    const fixed: DeadLetterMessage = { ...letter!.body, record: { ...(letter!.body.record as object), price: 12.5 } };
-    await sqs.send(new SendMessageCommand({ QueueUrl: outputs.RedriveQueueUrl, MessageBody: JSON.stringify(fixed) }));
-    await sqs.send(new DeleteMessageCommand({ QueueUrl: outputs.DeadLetterQueueUrl, ReceiptHandle: letter!.message.ReceiptHandle }));
 
-    const stored = await poll('the redriven event stored', async () => (await storedEvents([String(broken.event_id)])).get(String(broken.event_id)));
-    expect(stored).toMatchObject({ price: 12.5, quantity: 3, total_amount: 37.5 });
+    const redriven = await poll('the redriven event stored', async () => (await stored([String(broken.event_id)])).get(String(broken.event_id)));
+    expect(redriven).toMatchObject({ price: 12.5, quantity: 3, total_amount: 37.5 });
   });
 
   it('isolates a poison record by bisecting while its neighbours are stored, and names it on the on-failure queue', async () => {
@@ -194,7 +152,7 @@ describe('the pipeline on the local cloud', () => {
     expect(status).toBe(202);
 
     const ids = neighbours.map((e) => String(e.event_id));
-    await poll('the neighbours stored', async () => ((await storedEvents(ids)).size === ids.length ? true : undefined));
+    await poll('the neighbours stored', async () => ((await stored(ids)).size === ids.length ? true : undefined));
 
     const failure = await poll('an on-failure record for the poison batch', async () => {
       const answer = await sqs.send(new ReceiveMessageCommand({ QueueUrl: outputs.StreamFailureQueueUrl, MaxNumberOfMessages: 10 }));
@@ -202,7 +160,7 @@ describe('the pipeline on the local cloud', () => {
       return bodies.find((b) => b.KinesisBatchInfo?.streamArn.endsWith(`/${outputs.ProcessedStreamName}`));
     });
     expect(failure.KinesisBatchInfo?.batchSize).toBe(1);
-    expect((await storedEvents([String(poison.event_id)])).size).toBe(0);
+    expect((await stored([String(poison.event_id)])).size).toBe(0);
   });
 
   it('keeps the hourly aggregates equal to the sum of the stored events', async () => {
