@@ -3,6 +3,7 @@ import { APIGatewayClient, GetApiKeyCommand } from '@aws-sdk/client-api-gateway'
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -17,7 +18,9 @@ export type OutputName =
   | 'ApiKeySecretArn'
   | 'StreamFailureQueueUrl'
   | 'AwsEndpoint'
-  | 'ApiKeyValue';
+  | 'ApiKeyValue'
+  // With the raw archive (context rawArchive).
+  | 'ArchiveBucketName';
 
 export const DEFAULT_OUTPUTS_FILE = '.local/outputs.json';
 
@@ -168,6 +171,11 @@ export class Target {
           requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000 }),
         }),
     );
+  }
+
+  /** Path-style against an endpoint (the local cloud and LocalStack serve S3 that way). */
+  s3(): S3Client {
+    return this.client('s3', () => new S3Client({ ...this.config, forcePathStyle: this.config.endpoint !== undefined }));
   }
 
   dynamodb(): DynamoDBClient {

@@ -357,10 +357,15 @@ async function iterator(
   return result.ShardIterator;
 }
 
-async function putBack(
+/**
+ * Puts records back on a stream (same Data and PartitionKey), in PutRecords chunks, retrying
+ * failed entries. `written` keeps the first sequence number written per shard (a stream replay
+ * stops reading there); `pipeline replay --from-archive` puts through here too (tools/cli/archive.ts).
+ */
+export async function putBack(
   kinesis: KinesisClient,
   streamName: string,
-  records: readonly _Record[],
+  records: ReadonlyArray<Pick<_Record, 'Data' | 'PartitionKey'>>,
   written: Map<string, string>,
 ): Promise<{ ok: number; failed: number }> {
   const delivered = await deliverInChunks(records, {

@@ -12,19 +12,24 @@ import {
   type ReplayRange,
   type ReplaySummary,
 } from '../replay';
-import { action, target } from './kit';
+import { replayFromArchive, type ArchiveReplaySummary } from '../archive';
+import { action, globals, target } from './kit';
 
 export function registerReplay(program: Command): void {
   program
     .command('replay')
     .description('put a range of a stream back through validation; the loader stores each event_id once')
-    .option('--from <time>', 'ISO-8601 start of a time range (every shard of the raw stream)')
+    .option('--from <time>', 'ISO-8601 start of a time range (every shard of the raw stream, or the raw archive with --from-archive)')
     .option('--to <time>', 'ISO-8601 end of the time range (default: now)')
     .option('--failure-record <file>', 'an on-failure destination record (JSON file, or - for stdin)')
     .option('--shard <shardId>', 'shard of a sequence range')
     .option('--start-seq <sequenceNumber>', 'first sequence number of the range')
     .option('--end-seq <sequenceNumber>', 'last sequence number of the range')
     .addOption(new Option('--stream <stream>', 'stream of --from/--shard ranges').choices(['raw', 'processed']).default('raw'))
+    .option(
+      '--from-archive',
+      'with --from/--to: read the raw archive in S3 (ArchiveBucketName) instead of the stream, for records past its retention; records are picked by their received_at',
+    )
     .option('--from-failure-queue', 'replay every range named in the StreamFailureQueue, deleting a message only once its whole range is back (one that reads nothing stays)')
     .option(
       '--include-invalid',
@@ -41,6 +46,9 @@ export function registerReplay(program: Command): void {
         if (options.includeInvalid && (options.from === undefined || options.stream !== 'raw')) {
           throw new CliError('--include-invalid applies to --from on the raw stream; other ranges are put back whole already');
         }
+        if (options.fromArchive && (options.from === undefined || options.stream !== 'raw')) {
+          throw new CliError('--from-archive needs --from (and --to) and replays the raw stream');
+        }
         const t = await target(command);
         const streams = [t.output('RawStreamName'), t.output('ProcessedStreamName')];
         const streamName = options.stream === 'processed' ? streams[1]! : streams[0]!;
@@ -53,7 +61,22 @@ export function registerReplay(program: Command): void {
           includeInvalid: Boolean(options.includeInvalid),
         };
         let summary: ReplaySummary;
-        if (options.fromFailureQueue) {
+        if (options.fromArchive) {
+          const from = parseDate(options.from, '--from');
+          const to = options.to !== undefined ? parseDate(options.to, '--to') : new Date();
+          if (to < from) throw new CliError('--to is before --from');
+          const archiveProgress = createProgress({ label: 'archive objects', total: 0, enabled: globals(command).progress && Boolean(process.stderr.isTTY) });
+          try {
+            summary = await replayFromArchive(
+              t.s3(),
+              t.kinesis(),
+              { bucket: t.output('ArchiveBucketName'), from, to },
+              { dryRun: Boolean(options.dryRun), includeInvalid: Boolean(options.includeInvalid), rawStreamName: streams[0]!, progress: archiveProgress },
+            );
+          } finally {
+            archiveProgress.stop();
+          }
+        } else if (options.fromFailureQueue) {
           summary = await replayFailureQueue(t.sqs(), t.kinesis(), t.output('StreamFailureQueueUrl'), streams, replayOptions);
         } else {
           let range: ReplayRange;
@@ -94,7 +117,14 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function printReplay(s: ReplaySummary): void {
+function printReplay(s: ReplaySummary | ArchiveReplaySummary): void {
+  if ('archive' in s) {
+    const a = s.archive;
+    console.log(
+      `archive s3://${a.bucket}: ${a.objects} object(s), ${a.lines} line(s); left out: ${a.outOfRange} received outside the range, ` +
+        `${a.duplicates} duplicate line(s), ${a.replayedCopies} copies a replay had put back (their originals are read instead)`,
+    );
+  }
   if (s.ranges.length > 0) {
     console.log(
       table(
