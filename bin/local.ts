@@ -49,6 +49,14 @@ function faultSet(value: string): FaultSet {
   }
 }
 
+/** `-c key=value`: one CDK context entry (the stage is always local). */
+function contextEntry(value: string, previous: Record<string, string>): Record<string, string> {
+  const match = /^([A-Za-z][A-Za-z0-9:_-]*)=(.*)$/s.exec(value);
+  if (!match) throw new InvalidArgumentError(`expected key=value, e.g. -c auroraSink=true (got "${value}")`);
+  if (match[1] === 'stage') throw new InvalidArgumentError('the local cloud always runs stage local');
+  return { ...previous, [match[1]!]: match[2]! };
+}
+
 /** The active faults in one line for the banner. */
 function describeFaults(cloud: LocalCloud): string {
   const active = cloud.faults.state().active;
@@ -65,6 +73,7 @@ const program = new Command()
   .option('--archive-interval <seconds>', "write the raw archive every this many seconds instead of the template's Firehose buffering interval", positiveInteger('--archive-interval'))
   .option('--skip-synth', 'use the cloud assembly already in <state-dir>/cdk.out')
   .option('--state-dir <dir>', 'folder for the cloud assembly (cdk.out), outputs.json and functions.log', '.local')
+  .option('-c, --context <key=value>', 'CDK context for the synth, repeatable, e.g. -c auroraSink=true', contextEntry, {} as Record<string, string>)
   .option('--faults <json>', 'inject faults from the start, e.g. \'{"seed":1,"kinesis":{"putRecordsEntryFailure":0.05}}\' (change them later at AwsEndpoint/_local/faults)', faultSet)
   .parse();
 
@@ -77,6 +86,7 @@ const opts = program.opts<{
   skipSynth?: boolean;
   stateDir: string;
   faults?: FaultSet;
+  context: Record<string, string>;
 }>();
 
 /**
@@ -123,6 +133,7 @@ async function main(): Promise<void> {
       ...(opts.generatorRate ? { generatorRate: opts.generatorRate } : {}),
       ...(opts.archiveInterval !== undefined ? { archiveBufferSeconds: opts.archiveInterval } : {}),
       skipSynth: opts.skipSynth === true,
+      ...(Object.keys(opts.context).length > 0 ? { context: opts.context } : {}),
       cdkOut: path.join(logDir, 'cdk.out'),
       outputsFile: path.join(logDir, 'outputs.json'),
       ...(opts.faults ? { faultSet: opts.faults } : {}),

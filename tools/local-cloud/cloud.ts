@@ -16,6 +16,7 @@ import { apiKeyValueOf, buildOutputs, DEFAULT_OUTPUTS_PATH, writeOutputs } from 
 import { RefusedPropertiesError } from './property-rules';
 import { describeGroups, groupResources, type ResourceGroups } from './resource-types';
 import { createResources, destroyClients, localClients, type LocalClients } from './resources';
+import { provisionSqlDatabases } from './sql-schema';
 import { startSchedules } from './schedules';
 import { attachAssetDirs, LOCAL_STACK_NAME, LOCAL_STAGE, readStackAssembly, synthesize } from './template';
 import type { LocalResource, MetricTotals } from './types';
@@ -39,6 +40,8 @@ export interface LocalCloudOptions {
   cdkOut?: string;
   /** Use the assembly already in cdkOut instead of synthesizing. */
   skipSynth?: boolean;
+  /** CDK context for the synth besides the local stage (`npm start -- -c auroraSink=true`). */
+  context?: Record<string, string>;
   /** Run the generator's schedule (default true). */
   generator?: boolean;
   /** Replaces the schedule's expression locally, e.g. `rate(10 seconds)`. */
@@ -107,7 +110,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   // Whoever reads the outputs file must never get a previous run's endpoint while this one starts.
   if (outputsFile) rmSync(outputsFile, { force: true });
 
-  if (!options.skipSynth) await synthesize({ projectDir, outDir: cdkOut, stage: LOCAL_STAGE, log });
+  if (options.context?.stage !== undefined) throw new Error('-c stage is not allowed: the local cloud always runs stage local');
+  if (!options.skipSynth) await synthesize({ projectDir, outDir: cdkOut, stage: LOCAL_STAGE, ...(options.context ? { context: options.context } : {}), log });
   const assembly = readStackAssembly(cdkOut, stackName);
 
   const stoppers: Array<() => Promise<void> | void> = [];
@@ -137,6 +141,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const clients: LocalClients = localClients(endpoint.url, LOCAL_REGION);
     stoppers.push(() => destroyClients(clients));
     await createResources({ resources, clients, secrets: endpoint.secrets });
+    // Aurora clusters (context auroraSink): a PGlite database each, migrated before any function runs.
+    await provisionSqlDatabases({ resources, rdsData: endpoint.rdsData, endpoint: endpoint.url, region: LOCAL_REGION, log });
 
     const runtime: LambdaRuntime = createLambdaRuntime({
       resources,

@@ -33,6 +33,9 @@ export const CREATED_LOCALLY = new Set([
   'AWS::SQS::Queue',
   'AWS::SecretsManager::Secret',
   'AWS::S3::Bucket',
+  // A PGlite database behind the local RDS Data API (sql-schema.ts); the schema resource runs its migrations.
+  'AWS::RDS::DBCluster',
+  'Custom::SqlSchema',
 ]);
 
 /** Types accepted without local effect, and what that means for someone testing locally. */

@@ -41,11 +41,14 @@ export async function synthesize(options: {
   projectDir: string;
   outDir: string;
   stage?: string;
+  /** More CDK context (`-c key=value`), e.g. `{ auroraSink: 'true' }`. */
+  context?: Record<string, string>;
   log?: (line: string) => void;
 }): Promise<void> {
   const cli = path.join(options.projectDir, 'node_modules', '.bin', 'cdk');
   if (!existsSync(cli)) throw new Error(`The CDK CLI is not installed (${cli}); run npm install`);
-  const args = ['synth', '-c', `stage=${options.stage ?? LOCAL_STAGE}`, '-q', '--output', options.outDir];
+  const context = Object.entries(options.context ?? {}).flatMap(([key, value]) => ['-c', `${key}=${value}`]);
+  const args = ['synth', '-c', `stage=${options.stage ?? LOCAL_STAGE}`, ...context, '-q', '--output', options.outDir];
   options.log?.(`synthesizing: cdk ${args.join(' ')}`);
   await new Promise<void>((resolve, reject) => {
     const child = spawn(cli, args, { cwd: options.projectDir, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
