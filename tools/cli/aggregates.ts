@@ -16,7 +16,7 @@
  * writing to can keep failing: after the last attempt its hour is reported, not repaired.
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { hourOfPartitionKey, hourPartitionKey } from '../../lambdas/shared/aggregates';
+import { hourOfPartitionKey, hourPartitionKey, type AggregateSource } from '../../lambdas/shared/aggregates';
 import { printAggregates } from './aggregates-format';
 import { HOUR_MS, readAggregates, scanEvents, type Scope } from './aggregates-read';
 import { compareHour, repairItem, versionOf } from './aggregates-repair';
@@ -88,6 +88,11 @@ export interface AggregatesOptions {
   /** Items per Scan / Query page (default: DynamoDB's 1 MB pages). */
   pageSize?: number;
   progress?: Progress;
+  /**
+   * The events the aggregates must equal, by hour partition key, instead of a scan of the Events
+   * table: `pipeline rebuild` reads them from the raw archive (tools/cli/rebuild.ts).
+   */
+  events?: ReadonlyMap<string, readonly AggregateSource[]>;
   /** For tests: what happens between the reads and before the writes of a round. */
   hooks?: {
     afterFirstRead?: (attempt: number) => Promise<void> | void;
@@ -138,7 +143,9 @@ export async function checkAggregates(dynamo: DynamoDBDocumentClient, options: A
     report.attempts = attempt;
     const first = await readAggregates(dynamo, options, scope);
     await options.hooks?.afterFirstRead?.(attempt);
-    const events = await scanEvents(dynamo, options, scope, attempt === 1 ? unreadable : { count: 0 }, scanProgress);
+    const events = options.events
+      ? eventsOfScope(options.events, scope)
+      : await scanEvents(dynamo, options, scope, attempt === 1 ? unreadable : { count: 0 }, scanProgress);
     const second = await readAggregates(dynamo, options, scope);
     const hours = scope.kind === 'hours' ? scope.pks : [...new Set([...first.keys(), ...events.keys(), ...second.keys()])].sort();
     const redo: string[] = [];
@@ -185,6 +192,13 @@ export async function checkAggregates(dynamo: DynamoDBDocumentClient, options: A
   report.unreadableEvents = unreadable.count;
   report.differences = allHours.flatMap((pk) => found.get(pk) ?? []);
   return report;
+}
+
+/** The given events of the scope's hours. */
+function eventsOfScope(events: ReadonlyMap<string, readonly AggregateSource[]>, scope: Scope): Map<string, AggregateSource[]> {
+  const wanted = (pk: string) =>
+    scope.kind === 'hours' ? scope.pks.includes(pk) : (scope.from === undefined || pk >= scope.from) && (scope.to === undefined || pk <= scope.to);
+  return new Map([...events].filter(([pk]) => wanted(pk)).map(([pk, list]) => [pk, [...list]]));
 }
 
 /** Exit code: verify 0 when every item equals what the events imply, else 1; rebuild 0 when repaired or nothing to do, else 1. */

@@ -4,6 +4,7 @@ import { registerAggregates } from './commands/aggregates';
 import { registerCost } from './commands/cost';
 import { registerDlq } from './commands/dlq';
 import { registerRedrive } from './commands/redrive';
+import { registerRebuild } from './commands/rebuild';
 import { registerReplay } from './commands/replay';
 import { registerSend } from './commands/send';
 import { registerStatus } from './commands/status';
@@ -26,7 +27,7 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true });
 
 
-  for (const register of [registerSend, registerDlq, registerRedrive, registerReplay, registerAggregates, registerStatus, registerCost]) {
+  for (const register of [registerSend, registerDlq, registerRedrive, registerReplay, registerRebuild, registerAggregates, registerStatus, registerCost]) {
     register(program);
   }
   return program;
