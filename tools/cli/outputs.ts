@@ -6,6 +6,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { CONTRACT_OUTPUTS } from '../../lib/contract-outputs';
 import { CliError, explainError } from './errors';
@@ -20,7 +21,11 @@ export type OutputName =
   | 'AwsEndpoint'
   | 'ApiKeyValue'
   // With the raw archive (context rawArchive).
-  | 'ArchiveBucketName';
+  | 'ArchiveBucketName'
+  // With the SQL sink (context auroraSink).
+  | 'AuroraClusterArn'
+  | 'AuroraSecretArn'
+  | 'AuroraDatabaseName';
 
 export const DEFAULT_OUTPUTS_FILE = '.local/outputs.json';
 
@@ -176,6 +181,11 @@ export class Target {
   /** Path-style against an endpoint (the local cloud and LocalStack serve S3 that way). */
   s3(): S3Client {
     return this.client('s3', () => new S3Client({ ...this.config, forcePathStyle: this.config.endpoint !== undefined }));
+  }
+
+  /** The RDS Data API (the SQL sink's cluster; the local cloud serves it on its endpoint). */
+  rdsData(): RDSDataClient {
+    return this.client('rdsdata', () => new RDSDataClient(this.config));
   }
 
   dynamodb(): DynamoDBClient {

@@ -7,6 +7,7 @@ import { registerRedrive } from './commands/redrive';
 import { registerRebuild } from './commands/rebuild';
 import { registerReplay } from './commands/replay';
 import { registerSend } from './commands/send';
+import { registerSql } from './commands/sql';
 import { registerStatus } from './commands/status';
 
 export { quietOnClosedOutput } from './commands/kit';
@@ -27,7 +28,7 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true });
 
 
-  for (const register of [registerSend, registerDlq, registerRedrive, registerReplay, registerRebuild, registerAggregates, registerStatus, registerCost]) {
+  for (const register of [registerSend, registerDlq, registerRedrive, registerReplay, registerRebuild, registerAggregates, registerStatus, registerCost, registerSql]) {
     register(program);
   }
   return program;
