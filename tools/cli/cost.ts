@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { CONFIG_KEYS, ConfigError, parseConfig, type PipelineConfig } from '../../lib/config';
 import { CliError } from './errors';
 import { table } from './format';
+import { sqlSinkLines } from './cost-sql';
 import { PRICES } from './prices';
+import { archiveCostLines, type ArchiveCostInputs } from './cost-archive';
 
 /** The traffic and the knobs of the stack that drive its cost. */
 export interface CostInputs {
@@ -41,6 +43,9 @@ export interface CostInputs {
   sink: 'dynamodb' | 'aurora';
   /** Aurora Serverless v2: average ACUs over the month. */
   auroraAverageAcu: number;
+  /** cdk.json auroraSink: the SQL sink besides DynamoDB (SqlSink function, Aurora, Data API; cost-sql.ts). */
+  sqlSink: boolean;
+  sqlSinkFunction: FunctionProfile;
   /** cdk.json tableCapacity and its auto scaling bounds (each table and the ByUser index). */
   tableCapacity: 'on-demand' | 'provisioned';
   tableMinWriteCapacity: number;
@@ -51,6 +56,8 @@ export interface CostInputs {
   eventsTtlDays: number;
   /** cdk.json byUserProjection. */
   byUserProjection: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
+  /** The raw archive (cdk.json rawArchive and its settings, tools/cli/cost-archive.ts); absent: off. */
+  archive?: ArchiveCostInputs;
 }
 
 export interface FunctionProfile {
@@ -109,6 +116,9 @@ export const DEFAULT_COST_INPUTS: CostInputs = {
   aggregateItemsPer100Events: 80,
   sink: 'dynamodb',
   auroraAverageAcu: 0.5,
+  sqlSink: false,
+  // Estimated: four or five Data API round trips of 20-30 ms per batch of 100 (Aurora's own latency).
+  sqlSinkFunction: { memoryMb: 256, durationMs: 150 },
   tableCapacity: 'on-demand',
   tableMinWriteCapacity: 5,
   tableMaxWriteCapacity: 1000,
@@ -116,6 +126,7 @@ export const DEFAULT_COST_INPUTS: CostInputs = {
   tableMaxReadCapacity: 500,
   eventsTtlDays: 0,
   byUserProjection: 'ALL',
+  archive: { bufferMb: 64, bufferSeconds: 300, iaDays: 30, months: 12 },
 };
 
 /** What the collector wraps around each event (received_at, request_id) in the raw record. */
@@ -267,6 +278,10 @@ export function estimateCost(inputs: CostInputs): CostReport {
         storedGb * aurora.perGbMonth,
     });
   }
+
+  if (inputs.sqlSink) lines.push(...sqlSinkLines(inputs, { validEvents, storedBytes, batchRecords: loaderBatch, invocations: loaderInvocations }, fmt));
+
+  if (inputs.archive) lines.push(...archiveCostLines(inputs.archive, { events, eventsPerSecond: inputs.eventsPerSecond, rawBytes }, fmt));
 
   const perMillion = (monthly: number) => (events === 0 ? 0 : monthly / (events / MILLION));
   const totalMonthly = lines.reduce((sum, line) => sum + line.monthly, 0);
@@ -421,6 +436,10 @@ export function costInputsFromConfig(config: PipelineConfig, traffic: CostInputs
     tableMaxReadCapacity: config.tableMaxReadCapacity,
     eventsTtlDays: config.eventsTtlDays,
     byUserProjection: config.byUserProjection,
+    archive: config.rawArchive
+      ? { bufferMb: config.rawArchiveBufferMb, bufferSeconds: config.rawArchiveBufferSeconds, iaDays: config.rawArchiveIaDays, months: traffic.archive?.months ?? 12 }
+      : undefined,
+    sqlSink: config.auroraSink,
   };
 }
 

@@ -50,11 +50,35 @@ export const PRICES = {
     perRcuHour: 0.00013,
     perGbMonth: 0.25,
   },
+  firehose: {
+    page: 'https://aws.amazon.com/firehose/pricing/',
+    /** Ingestion (Direct PUT or a Kinesis Data Streams source), first 500 TB per month. */
+    perGbIngested: 0.029,
+    /** Each record is billed rounded up to the next 5 KB. */
+    recordIncrementBytes: 5 * 1024,
+  },
+  s3: {
+    page: 'https://aws.amazon.com/s3/pricing/',
+    /** S3 Standard, first 50 TB per month. */
+    standardPerGbMonth: 0.023,
+    standardIaPerGbMonth: 0.0125,
+    /** PUT, COPY, POST, LIST requests to S3 Standard. */
+    perThousandPuts: 0.005,
+    /** Lifecycle transitions into Standard-IA, per object. */
+    perThousandIaTransitions: 0.01,
+  },
   auroraServerlessV2: {
     page: 'https://aws.amazon.com/rds/aurora/pricing/',
     perAcuHour: 0.12,
     perGbMonth: 0.1,
     /** Aurora Standard (not I/O-Optimized). */
     perMillionIoRequests: 0.2,
+  },
+  rdsDataApi: {
+    page: 'https://aws.amazon.com/rds/aurora/pricing/',
+    /** Data API requests (Aurora Serverless v2 and provisioned), first billion a month. */
+    perMillionRequests: 0.35,
+    /** A request's payload is billed in 32 KB units. */
+    requestChunkBytes: 32 * 1024,
   },
 } as const;

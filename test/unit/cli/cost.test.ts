@@ -43,6 +43,8 @@ const HAND_CHECKED: CostInputs = {
   tableCapacity: 'on-demand',
   eventsTtlDays: 0,
   byUserProjection: 'ALL',
+  // Worked out without the raw archive; its lines are checked in cost-archive.test.ts.
+  archive: undefined,
 };
 
 describe('estimateCost', () => {
@@ -139,6 +141,25 @@ describe('estimateCost', () => {
     // storage 22.5563 GiB x 0.10 = 2.255630 -> 51.73211
     expect(cents(report.lines.find((l) => l.component === 'Aurora Serverless v2')!.monthly)).toBe(51.73);
     expect(report.lines.some((l) => l.component.startsWith('DynamoDB'))).toBe(false);
+  });
+
+  it('adds the SQL sink (context auroraSink) beside DynamoDB: SqlSink, Aurora and the Data API, hand-checked', () => {
+    expect(costInputsFromConfig(configOf(readCdkContext(['auroraSink=true']))).sqlSink).toBe(true);
+    expect(costInputsFromConfig(configOf(readCdkContext([]))).sqlSink).toBe(false);
+    const report = estimateCost({ ...HAND_CHECKED, sqlSink: true, auroraAverageAcu: 0.5 });
+    const monthly = Object.fromEntries(report.lines.map((line) => [line.component, cents(line.monthly)]));
+    // SqlSink: 23,652,000 / 100 = 236,520 invocations x 0.15 s x 0.25 GB = 8,869.5 GB-s = 0.118262
+    //          + 0.23652 M requests x $0.20 = 0.047304 -> 0.165566
+    expect(monthly['Lambda SQL sink']).toBe(0.17);
+    // Aurora: 0.5 x 730 x 0.12 = 43.80; I/O (23,652,000 + 236,520) x $0.20/M = 4.777704;
+    //         storage 22.5563 GiB x 0.10 = 2.255630 -> 50.833334
+    expect(monthly['Aurora (SQL sink)']).toBe(50.83);
+    // Data API: a batch of 100 x (1,024 + 1,050) B = 207,400 B = 7 units of 32 KB, + 4 calls = 11
+    //           per invocation x 236,520 = 2,601,720 x $0.35/M = 0.910602
+    expect(monthly['RDS Data API']).toBe(0.91);
+    // DynamoDB stays: the SQL sink is a second sink, not instead of it.
+    expect(report.lines.some((l) => l.component === 'DynamoDB on-demand')).toBe(true);
+    expect(estimateCost(HAND_CHECKED).lines.some((l) => l.component.includes('SQL sink'))).toBe(false);
   });
 
   it('prices provisioned tables at the auto scaled level for the rate (70% utilization), hand-checked', () => {

@@ -38,13 +38,14 @@ export function registerCost(program: Command): void {
     .option('--loader-ms <ms>', 'loader billed duration per batch of up to 100', number('--loader-ms', 1), DEFAULT_COST_INPUTS.loader.durationMs)
     .option('--aggregate-keys <n>', 'aggregate items the loader writes per 100 stored events', number('--aggregate-keys', 0), DEFAULT_COST_INPUTS.aggregateItemsPer100Events)
     .addOption(new Option('--sink <sink>', 'where events are stored').choices(['dynamodb', 'aurora']).default(DEFAULT_COST_INPUTS.sink))
-    .option('--acu <n>', 'Aurora Serverless v2 average ACUs', number('--acu', 0), DEFAULT_COST_INPUTS.auroraAverageAcu)
+    .option('--acu <n>', 'Aurora Serverless v2 average ACUs (--sink aurora, or the SQL sink of -c auroraSink=true)', number('--acu', 0), DEFAULT_COST_INPUTS.auroraAverageAcu)
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
       '\nNeeds no outputs file. The stack\'s knobs (streamMode, shardCount, tableCapacity and its bounds, eventsTtlDays,' +
-        '\nbyUserProjection, streamBatchingWindowSeconds, streamBatchSize) come from cdk.json\'s "context" and -c key=value,' +
-        '\nvalidated as cdk synth validates them. Prices: tools/cli/prices.ts (us-east-1, list prices, no free tier).',
+        '\nbyUserProjection, streamBatchingWindowSeconds, streamBatchSize, rawArchive and its settings) come from cdk.json\'s "context" and -c key=value,' +
+        '\nvalidated as cdk synth validates them. Prices: tools/cli/prices.ts (us-east-1, list prices, no free tier).' +
+        '\nThe raw archive\'s S3 line prices the month when it holds 12 months of records; Athena queries are not included.',
     )
     .action(
       action(async (options) => {
@@ -87,7 +88,7 @@ function printCost(report: CostReport): void {
   console.log(
     `${i.eventsPerSecond} events/s (${Math.round(report.eventsPerMonth).toLocaleString('en-US')} a month), ${i.batchSize} per request, ` +
       `${i.eventBytes} B each, ${percent(i.invalidShare)} invalid, ${i.sink === 'dynamodb' ? `${percent(i.anonymousShare)} anonymous, ` : ''}` +
-      `Kinesis ${i.kinesisMode}, sink ${i.sink}`,
+      `Kinesis ${i.kinesisMode}, sink ${i.sink}${i.sqlSink ? ` + SQL sink (Aurora, ${i.auroraAverageAcu} ACU average)` : ''}`,
   );
   if (i.sink === 'dynamodb') {
     console.log(
