@@ -12,6 +12,7 @@ import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../config';
 import { ENV } from '../../lambdas/shared/env-names';
 import { MIGRATIONS } from '../../lambdas/sql-migrations/migrations';
+import { permissions as migrationsPermissions } from '../../lambdas/sql-migrations/permissions';
 import { permissions as sinkPermissions } from '../../lambdas/sql-sink/permissions';
 import { PipelineConcern } from './pipeline-concern';
 import { PipelineFunction } from './pipeline-function';
@@ -105,10 +106,11 @@ export class SqlSink extends PipelineConcern {
         'Rotation needs a rotation function inside the VPC and a Secrets Manager interface endpoint (there is no NAT), about $15 a month for a sink that idles at zero; rotate with `aws secretsmanager rotate-secret` after adding them (README "SQL sink").',
     });
 
-    const target = (fn: PipelineFunction) =>
+    // Each function gets the Data API calls its own permissions.ts lists, on this cluster and its secret.
+    const target = (fn: PipelineFunction, granted: typeof sinkPermissions | typeof migrationsPermissions) =>
       fn
-        .bindDataApi(this.cluster, ENV.sqlSink.AURORA_CLUSTER_ARN, sinkPermissions['rds-data'].AuroraCluster)
-        .bindSecret(this.secret, ENV.sqlSink.AURORA_SECRET_ARN, sinkPermissions.secretsmanager.AuroraSecret)
+        .bindDataApi(this.cluster, ENV.sqlSink.AURORA_CLUSTER_ARN, granted['rds-data'].AuroraCluster)
+        .bindSecret(this.secret, ENV.sqlSink.AURORA_SECRET_ARN, granted.secretsmanager.AuroraSecret)
         .addEnvironment(ENV.sqlSink.AURORA_DATABASE_NAME, AURORA_DATABASE_NAME);
 
     // The schema: versioned migrations applied by a custom resource on every deploy that changes them.
@@ -120,7 +122,7 @@ export class SqlSink extends PipelineConcern {
       timeout: Duration.minutes(5),
       memorySize: 256,
     });
-    target(migrations);
+    target(migrations, migrationsPermissions);
     const providerLogGroup = new LogGroup(this, 'SqlSchemaProviderLogGroup', { retention: config.logRetentionDays, removalPolicy: config.removalPolicy });
     const provider = new Provider(this, 'SqlSchemaProvider', { onEventHandler: migrations, logGroup: providerLogGroup });
     Validations.of(provider).acknowledge(
@@ -157,7 +159,7 @@ export class SqlSink extends PipelineConcern {
       timeout: Duration.seconds(60),
       memorySize: 256,
     });
-    target(this.function).bindQueue(deadLetterQueue, ENV.sqlSink.DEAD_LETTER_QUEUE_URL, sinkPermissions.sqs.DeadLetterQueue);
+    target(this.function, sinkPermissions).bindQueue(deadLetterQueue, ENV.sqlSink.DEAD_LETTER_QUEUE_URL, sinkPermissions.sqs.DeadLetterQueue);
     // The same mapping settings as the Loader's: partial batch responses, bisect, retries, on-failure queue.
     this.function.consumeStream(processedStream, {
       batchSize: config.streamBatchSize,

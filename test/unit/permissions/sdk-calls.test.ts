@@ -8,6 +8,10 @@ import { permissions as generator } from '../../../lambdas/generator/permissions
 import { permissions as loader } from '../../../lambdas/loader/permissions';
 import { actionsOf, type FunctionPermissions } from '../../../lambdas/shared/permissions';
 import { permissions as validator } from '../../../lambdas/validator/permissions';
+import { permissions as sqlMigrations } from '../../../lambdas/sql-migrations/permissions';
+import { permissions as sqlSink } from '../../../lambdas/sql-sink/permissions';
+
+const DATA_API_COMMANDS = ['BatchExecuteStatementCommand', 'BeginTransactionCommand', 'CommitTransactionCommand', 'ExecuteStatementCommand', 'RollbackTransactionCommand'];
 
 // Holds each function's permissions.ts to the AWS SDK commands its code can send: the handler is
 // bundled as CDK bundles it (esbuild, tree-shaken) but with packages left external, so the output
@@ -42,6 +46,12 @@ const COMMAND_ACTIONS: Record<string, readonly string[]> = {
   BatchWriteCommand: ['dynamodb:BatchWriteItem'],
   TransactWriteCommand: [],
   TransactWriteItemsCommand: [],
+  // The RDS Data API reads the database secret with the caller's own GetSecretValue.
+  ExecuteStatementCommand: ['rds-data:ExecuteStatement', 'secretsmanager:GetSecretValue'],
+  BatchExecuteStatementCommand: ['rds-data:BatchExecuteStatement', 'secretsmanager:GetSecretValue'],
+  BeginTransactionCommand: ['rds-data:BeginTransaction', 'secretsmanager:GetSecretValue'],
+  CommitTransactionCommand: ['rds-data:CommitTransaction', 'secretsmanager:GetSecretValue'],
+  RollbackTransactionCommand: ['rds-data:RollbackTransaction', 'secretsmanager:GetSecretValue'],
 };
 const TRANSACT_ITEM_ACTIONS: Record<string, string> = {
   Put: 'dynamodb:PutItem',
@@ -80,6 +90,8 @@ const FUNCTIONS: Array<[string, FunctionPermissions, string[]]> = [
   ['validator', validator, ['PutRecordsCommand', 'SendMessageBatchCommand']],
   ['loader', loader, ['GetCommand', 'SendMessageBatchCommand', 'TransactWriteCommand']],
   ['generator', generator, ['GetSecretValueCommand']],
+  ['sql-sink', sqlSink, [...DATA_API_COMMANDS, 'SendMessageBatchCommand'].sort()],
+  ['sql-migrations', sqlMigrations, DATA_API_COMMANDS],
 ];
 
 describe("each function's permissions.ts matches the SDK calls in its code", () => {
