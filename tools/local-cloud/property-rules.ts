@@ -112,6 +112,7 @@ export const PROPERTY_RULES: Record<string, Record<string, PropertyRule>> = {
     BucketEncryption: 'encryption',
     PublicAccessBlockConfiguration: 'accessControl',
     OwnershipControls: 'accessControl',
+    AccessControl: 'accessControl',
     LoggingConfiguration: 'logging',
     // Harmless for the pipeline: nothing here overwrites or deletes an archived object.
     VersioningConfiguration: { warn: 'objects are not versioned locally' },
