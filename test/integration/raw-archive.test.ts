@@ -72,12 +72,16 @@ async function rawStreamData(): Promise<string[]> {
   return found.sort();
 }
 
-async function archivedData(): Promise<{ lines: string[]; counts: ArchiveReadCounts }> {
+async function archivedData(): Promise<{ lines: string[]; keys: string[]; counts: ArchiveReadCounts }> {
   const counts: ArchiveReadCounts = { objects: 0, lines: 0, outOfRange: 0, duplicates: 0, replayedCopies: 0 };
   const lines: string[] = [];
+  const keys: string[] = [];
   const range = { bucket: cloud.outputs.ArchiveBucketName!, from: startedAt, to: new Date() };
-  for await (const { records } of readArchive(s3, range, counts)) lines.push(...records.map((r) => r.data.toString('base64')));
-  return { lines: lines.sort(), counts };
+  for await (const { key, records } of readArchive(s3, range, counts)) {
+    keys.push(key);
+    lines.push(...records.map((r) => r.data.toString('base64')));
+  }
+  return { lines: lines.sort(), keys, counts };
 }
 
 const total = async (name: string) => (await cloud.metrics()).totals[name] ?? 0;
@@ -125,6 +129,17 @@ describe('raw archive on the local cloud', () => {
     }, 30_000, 300);
     expect(archived.lines).toEqual(onStream);
     expect(archived.counts.duplicates).toBe(0);
+    for (const key of archived.keys) {
+      expect(key).toMatch(new RegExp(`^raw/dt=\\d{4}-\\d{2}-\\d{2}/hour=\\d{2}/${cloud.outputs.DeliveryStreamName}-1-\\d{4}(-\\d{2}){5}-[0-9a-f-]{36}\\.gz$`));
+    }
+  });
+
+  it('runs the whole archive from the template: nothing refused, unsupported or left unread', () => {
+    expect(cloud.groups.properties.refused).toEqual([]);
+    expect(cloud.groups.properties.unknown).toEqual([]);
+    expect(cloud.groups.unsupported.map((r) => r.type)).toEqual([]);
+    expect(cloud.groups.created.map((r) => r.type)).toContain('AWS::S3::Bucket');
+    expect(cloud.deliveryStreams.map((d) => d.spec.name)).toEqual([cloud.outputs.DeliveryStreamName]);
   });
 
   it('a replay from the archive restores the stored events and aggregates exactly, and a second one changes nothing', async () => {
