@@ -13,7 +13,10 @@ import { DataApiRequestError, TEXT_PARSERS, columnMetadataOf, fieldOf, jsonValue
  * PGlite is one session: a transaction holds it from BeginTransaction to Commit or Rollback (or
  * 3 minutes without a call, as the Data API ends idle transactions), and statements outside a
  * transaction wait their turn and autocommit. A BatchExecuteStatement outside a transaction is
- * all or nothing here.
+ * all or nothing here. Because one open transaction blocks every other caller here (on Aurora it
+ * blocks only writers of its rows), a transaction idle for CONTENDED_IDLE_MS while another call
+ * waits is rolled back, as the idle timeout would eventually: a client that crashed mid-transaction
+ * stalls the local database for seconds, not minutes. Its next call finds no transaction.
  */
 
 export const RDS_DATA_PATHS = new Set(['/Execute', '/BatchExecute', '/BeginTransaction', '/CommitTransaction', '/RollbackTransaction']);
@@ -23,6 +26,7 @@ const RESPONSE_LIMIT_BYTES = 1024 * 1024;
 const ROW_LIMIT_BYTES = 64 * 1024;
 export const REQUEST_LIMIT_BYTES = 4 * 1024 * 1024;
 const TRANSACTION_IDLE_MS = 3 * 60_000;
+export const CONTENDED_IDLE_MS = 5_000;
 
 export interface RdsDataAnswer {
   status: number;
@@ -56,6 +60,9 @@ interface OpenTransaction {
   timer: NodeJS.Timeout;
   /** A statement in it failed: PostgreSQL has aborted it, so a commit rolls back. */
   failed: boolean;
+  /** Calls of it in progress, and when the last one ended (or it began). */
+  busy: number;
+  lastCall: number;
 }
 
 export interface RdsDataServiceOptions {
@@ -131,7 +138,25 @@ export class RdsDataService {
     const transaction = typeof id === 'string' ? this.transactions.get(id) : undefined;
     if (!transaction || transaction.cluster !== cluster) throw new DataApiRequestError('NotFoundException', `Transaction ${String(id)} is not found`, 404);
     transaction.timer.refresh();
+    transaction.lastCall = Date.now();
     return transaction;
+  }
+
+  /** Waits for the cluster's session, rolling back a transaction that sits idle meanwhile (see above). */
+  private async acquireSession(cluster: Cluster): Promise<() => void> {
+    const acquiring = cluster.session.acquire();
+    const check = setInterval(() => {
+      for (const [id, transaction] of this.transactions) {
+        if (transaction.cluster === cluster && transaction.busy === 0 && Date.now() - transaction.lastCall > CONTENDED_IDLE_MS) {
+          void this.end(id, 'ROLLBACK').catch(() => undefined);
+        }
+      }
+    }, 1_000);
+    try {
+      return await acquiring;
+    } finally {
+      clearInterval(check);
+    }
   }
 
   /** Injected before a statement that would wake the database: Aurora resuming from zero ACUs. */
@@ -147,7 +172,7 @@ export class RdsDataService {
       case '/BeginTransaction': {
         this.maybeResuming(body);
         const db = await cluster.db;
-        const release = await cluster.session.acquire();
+        const release = await this.acquireSession(cluster);
         try {
           await db.exec('BEGIN');
         } catch (error) {
@@ -157,7 +182,7 @@ export class RdsDataService {
         const transactionId = randomUUID();
         const timer = setTimeout(() => void this.end(transactionId, 'ROLLBACK').catch(() => undefined), TRANSACTION_IDLE_MS);
         timer.unref();
-        this.transactions.set(transactionId, { cluster, release, timer, failed: false });
+        this.transactions.set(transactionId, { cluster, release, timer, failed: false, busy: 0, lastCall: Date.now() });
         return { transactionId };
       }
       case '/CommitTransaction':
@@ -209,14 +234,18 @@ export class RdsDataService {
     const db = await cluster.db;
     if (transactionId !== undefined) {
       const transaction = this.transactionOf(transactionId, cluster);
+      transaction.busy += 1;
       try {
         return await work(db);
       } catch (error) {
         transaction.failed = true;
         throw error;
+      } finally {
+        transaction.busy -= 1;
+        transaction.lastCall = Date.now();
       }
     }
-    const release = await cluster.session.acquire();
+    const release = await this.acquireSession(cluster);
     try {
       if (!atomic) return await work(db);
       await db.exec('BEGIN');
