@@ -349,6 +349,22 @@ export class Observability extends PipelineConcern {
       }),
     );
 
+    if (props.archiveDeliveryStreamName !== undefined) {
+      const archiveSpec = { ...ALARMS.ArchiveDataFreshness, periodSeconds: 60 };
+      this.dashboard.addWidgets(
+        new GraphWidget({
+          title: 'Raw archive (Firehose -> S3)',
+          left: [
+            firehose('IncomingRecords', 'Sum', archiveSpec).with({ label: 'records read from RawStream' }),
+            firehose('DeliveryToS3.Records', 'Sum', archiveSpec).with({ label: 'records written to S3' }),
+          ],
+          right: [firehose('DeliveryToS3.DataFreshness', 'Maximum', archiveSpec).with({ label: 'oldest record not yet in S3 (s)' })],
+          rightAnnotations: [{ value: ALARMS.ArchiveDataFreshness.threshold, label: 'alarm' }],
+          width: 12,
+        }),
+      );
+    }
+
     this.dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${dashboardName}`;
   }
 }

@@ -175,6 +175,12 @@ describe('outputs and alarms', () => {
     });
   });
 
+  it('charts the delivery stream on the dashboard: records in and written, freshness', () => {
+    const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
+    for (const metric of ['IncomingRecords', 'DeliveryToS3.Records', 'DeliveryToS3.DataFreshness']) expect(body).toContain(metric);
+    expect(JSON.stringify(Object.values(without.findResources('AWS::CloudWatch::Dashboard'))[0])).not.toContain('DeliveryToS3');
+  });
+
   it('leaves all of it out with rawArchive=false', () => {
     for (const type of ['AWS::KinesisFirehose::DeliveryStream', 'AWS::S3::Bucket', 'AWS::Glue::Table', 'AWS::Athena::WorkGroup']) {
       expect(Object.keys(without.findResources(type)), type).toEqual([]);
