@@ -68,6 +68,17 @@ function envelopeOf(data: Buffer): RawRecord | undefined {
   }
 }
 
+/** The archive bucket of a target's stack, or a clear error when it has none (rawArchive off). */
+export function archiveBucketOf(outputs: { file: string; stackName: string; values: Record<string, string> }): string {
+  const bucket = outputs.values.ArchiveBucketName;
+  if (!bucket) {
+    throw new CliError(
+      `${outputs.file} (stack ${outputs.stackName}) has no ArchiveBucketName: the stack has no raw archive (deploy it with -c rawArchive=true, the default)`,
+    );
+  }
+  return bucket;
+}
+
 export interface ArchiveRange {
   bucket: string;
   from: Date;

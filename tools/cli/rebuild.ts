@@ -2,7 +2,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { hourOfPartitionKey, hourPartitionKey, type AggregateSource } from '../../lambdas/shared/aggregates';
 import { enrichEvent, LIMITS, validateEvent } from '../../lambdas/shared/events';
-import { readArchive, type ArchiveReadCounts } from './archive';
+import { archiveBucketOf, readArchive, type ArchiveReadCounts } from './archive';
 import { aggregatesExitCode, checkAggregates, parseHourBound, type AggregatesReport } from './aggregates';
 import { printAggregates } from './aggregates-format';
 import { CliError } from './errors';
@@ -129,7 +129,7 @@ export async function runRebuild(
   const progress = createProgress({ label: 'archive objects', total: 0, enabled: options.progress && Boolean(process.stderr.isTTY) });
   let read: ArchiveEvents;
   try {
-    read = await eventsFromArchive(target.s3(), target.output('ArchiveBucketName'), { from, to, now, progress });
+    read = await eventsFromArchive(target.s3(), archiveBucketOf(target.outputs), { from, to, now, progress });
   } finally {
     progress.stop();
   }

@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { archivePrefixes, hourPrefix, linesOf, readArchive, type ArchiveReadCounts } from '../../../tools/cli/archive';
 import { eventsFromArchive } from '../../../tools/cli/rebuild';
+import { outputsAt, runCli } from '../../fixtures/cli';
 import { sampleEventV3 } from '../../fixtures/events';
 
 /** An S3 bucket in memory that answers ListObjectsV2 (prefix, 2 keys a page) and GetObject. */
@@ -97,4 +101,27 @@ describe('eventsFromArchive (pipeline rebuild)', () => {
     const [stored] = events.get('HOUR#2026-11-30T10')!;
     expect(stored).toMatchObject({ event_id: purchase.event_id, quantity: 2, total_amount: 20 });
   });
+});
+
+describe('pipeline replay --from-archive and rebuild: clear errors', () => {
+  it('refuses --from-archive without --from, and a stack without the archive, before touching anything', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'archive-cli-'));
+    try {
+      const outputsFile = join(dir, 'outputs.json');
+      // Every service at a closed port: an error must come before any request.
+      await writeFile(outputsFile, outputsAt('http://127.0.0.1:9'));
+      const noFrom = await runCli(['replay', '--from-archive'], { outputsFile });
+      expect(noFrom.code).toBe(1);
+      expect(noFrom.stderr).toContain('--from-archive needs --from (and --to)');
+      for (const args of [['replay', '--from-archive', '--from', '2026-11-30T10:00:00Z'], ['rebuild', '--from', '2026-11-30T10', '--to', '2026-11-30T10']]) {
+        const run = await runCli(args, { outputsFile });
+        expect(run.code, args.join(' ')).toBe(1);
+        expect(run.stderr).toContain('has no ArchiveBucketName: the stack has no raw archive');
+      }
+      const backwards = await runCli(['rebuild', '--from', '2026-11-30T10', '--to', '2026-11-30T09'], { outputsFile });
+      expect(backwards.stderr).toContain('--to is before --from');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

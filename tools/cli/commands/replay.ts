@@ -12,7 +12,7 @@ import {
   type ReplayRange,
   type ReplaySummary,
 } from '../replay';
-import { replayFromArchive, type ArchiveReplaySummary } from '../archive';
+import { archiveBucketOf, replayFromArchive, type ArchiveReplaySummary } from '../archive';
 import { action, globals, target } from './kit';
 
 export function registerReplay(program: Command): void {
@@ -39,15 +39,15 @@ export function registerReplay(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .action(
       action(async (options, command: Command) => {
+        if (options.fromArchive && (options.from === undefined || options.stream !== 'raw')) {
+          throw new CliError('--from-archive needs --from (and --to) and replays the raw stream');
+        }
         const modes = [options.from !== undefined, options.failureRecord !== undefined, options.shard !== undefined, Boolean(options.fromFailureQueue)];
         if (modes.filter(Boolean).length !== 1) {
           throw new CliError('give exactly one of --from, --failure-record, --shard (with --start-seq and --end-seq) or --from-failure-queue');
         }
         if (options.includeInvalid && (options.from === undefined || options.stream !== 'raw')) {
           throw new CliError('--include-invalid applies to --from on the raw stream; other ranges are put back whole already');
-        }
-        if (options.fromArchive && (options.from === undefined || options.stream !== 'raw')) {
-          throw new CliError('--from-archive needs --from (and --to) and replays the raw stream');
         }
         const t = await target(command);
         const streams = [t.output('RawStreamName'), t.output('ProcessedStreamName')];
@@ -70,7 +70,7 @@ export function registerReplay(program: Command): void {
             summary = await replayFromArchive(
               t.s3(),
               t.kinesis(),
-              { bucket: t.output('ArchiveBucketName'), from, to },
+              { bucket: archiveBucketOf(t.outputs), from, to },
               { dryRun: Boolean(options.dryRun), includeInvalid: Boolean(options.includeInvalid), rawStreamName: streams[0]!, progress: archiveProgress },
             );
           } finally {
