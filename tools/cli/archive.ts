@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { KinesisClient, _Record } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
@@ -136,12 +137,13 @@ export async function* readArchive(
         const records: ArchivedLine[] = [];
         for (const data of lines) {
           if (data.length === 0) continue;
-          const text = data.toString('utf8');
-          if (seen.has(text)) {
+          // A digest per line read, not the line: a long range stays small in memory.
+          const digest = createHash('sha256').update(data).digest('base64');
+          if (seen.has(digest)) {
             counts.duplicates++;
             continue;
           }
-          seen.add(text);
+          seen.add(digest);
           const envelope = envelopeOf(data);
           if (envelope?.replayed_at !== undefined) {
             counts.replayedCopies++;

@@ -93,7 +93,9 @@ export async function eventsFromArchive(
         counts.duplicateEventIds++;
         if (known.receivedAt <= receivedAt.getTime()) continue;
       }
-      byId.set(event.event_id, { receivedAt: receivedAt.getTime(), event });
+      // Only what the aggregates read is kept: a long range stays small in memory.
+      const { event_id, event_type, event_time, category, product_id, quantity, currency, total_amount } = event;
+      byId.set(event_id, { receivedAt: receivedAt.getTime(), event: { event_id, event_type, event_time, category, product_id, quantity, currency, total_amount } });
     }
   }
   const events = new Map<string, AggregateSource[]>();

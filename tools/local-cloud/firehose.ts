@@ -17,7 +17,9 @@ import type { LocalResource } from './types';
  * UTC time the oldest record of the object arrived (as Firehose does). A PutObject that fails is
  * retried (Firehose retries S3 for up to 24 hours) with the same records and key, so nothing is
  * lost or written twice. The buffer is in memory: what has not been written when the local cloud
- * stops is written on the way out, or lost if S3 still refuses it.
+ * stops is written on the way out, or lost if S3 still refuses it. Nothing goes to the
+ * ErrorOutputPrefix locally: AppendDelimiterToRecord, the only processor run, cannot fail a
+ * record, and S3 failures are retried (on AWS, too, S3 delivery is retried, not sent there).
  */
 
 export interface DeliveryStreamSpec {
