@@ -22,7 +22,8 @@ export const ARCHIVE_TABLE_NAME = 'raw_events';
 
 /** What Firehose does with the bucket (https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-s3). */
 export const FIREHOSE_BUCKET_ACTIONS = ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'] as const;
-export const FIREHOSE_OBJECT_ACTIONS = ['s3:AbortMultipartUpload', 's3:PutObject'] as const;
+// The object actions of AWS's documented policy (GetObject included), on the two prefixes it writes only.
+export const FIREHOSE_OBJECT_ACTIONS = ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'] as const;
 /** Reading a Kinesis source (https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-kinesis-streams). */
 export const FIREHOSE_STREAM_ACTIONS = ['kinesis:DescribeStream', 'kinesis:GetShardIterator', 'kinesis:GetRecords', 'kinesis:ListShards'] as const;
 
