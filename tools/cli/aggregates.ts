@@ -20,7 +20,7 @@ import { hourOfPartitionKey, hourPartitionKey, type AggregateSource } from '../.
 import { printAggregates } from './aggregates-format';
 import { HOUR_MS, readAggregates, scanEvents, type Scope } from './aggregates-read';
 import { compareHour, repairItem, versionOf } from './aggregates-repair';
-import { configOf, readCdkContext } from './cost';
+import { configOf, readCdkContext } from './cost-context';
 import { CliError } from './errors';
 import { printJson } from './format';
 import type { Target } from './outputs';

@@ -6,7 +6,8 @@ import { partitionKeyOf } from '../../lambdas/shared/events';
 import { RawRecordSchema, type RawRecord } from '../../lambdas/shared/records';
 import { CliError } from './errors';
 import type { Progress } from './progress';
-import { putBack, vetRawRecord, type RangeOutcome, type ReplaySummary } from './replay';
+import type { RangeOutcome, ReplaySummary } from './replay';
+import { putBack, vetRawRecord } from './replay-put';
 
 /**
  * The raw archive (lib/constructs/raw-archive.ts): what Firehose wrote of the raw stream, gzip

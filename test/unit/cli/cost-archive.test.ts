@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { configOf, costInputsFromConfig, DEFAULT_COST_INPUTS, estimateCost, readCdkContext } from '../../../tools/cli/cost';
+import { DEFAULT_COST_INPUTS, estimateCost } from '../../../tools/cli/cost';
+import { configOf, costInputsFromConfig, readCdkContext } from '../../../tools/cli/cost-context';
 import { ARCHIVE_GZIP_RATIO } from '../../../tools/cli/cost-archive';
 
 // The raw archive's lines, worked out by hand from the price table (us-east-1): 10 events/s of

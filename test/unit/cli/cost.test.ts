@@ -2,19 +2,8 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import {
-  CHEAPEST_DOCUMENTED,
-  cents,
-  compareCosts,
-  configOf,
-  COST_KNOBS,
-  costInputsFromConfig,
-  DEFAULT_COST_INPUTS,
-  estimateCost,
-  formatComparison,
-  readCdkContext,
-  type CostInputs,
-} from '../../../tools/cli/cost';
+import { cents, DEFAULT_COST_INPUTS, estimateCost, type CostInputs } from '../../../tools/cli/cost';
+import { CHEAPEST_DOCUMENTED, compareCosts, configOf, COST_KNOBS, costInputsFromConfig, formatComparison, readCdkContext } from '../../../tools/cli/cost-context';
 import { PRICES } from '../../../tools/cli/prices';
 
 // A configuration worked out by hand from the price table (us-east-1):

@@ -11,7 +11,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTrafficGenerator } from '../../../lambdas/generator/traffic';
 import { RawRecordSchema } from '../../../lambdas/shared/records';
-import { replayFailureQueue, replayRanges, vetRawRecord, type ReplayRange } from '../../../tools/cli/replay';
+import { replayFailureQueue, replayRanges, type ReplayRange } from '../../../tools/cli/replay';
+import { vetRawRecord } from '../../../tools/cli/replay-put';
 
 const RECEIVED_AT = new Date('2026-11-22T12:00:00.000Z');
 const NOW = new Date('2026-11-22T13:00:00.000Z');

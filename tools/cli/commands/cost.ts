@@ -1,16 +1,6 @@
 import { Command, Option } from 'commander';
-import {
-  cents,
-  compareCosts,
-  configOf,
-  costInputsFromConfig,
-  DEFAULT_COST_INPUTS,
-  estimateCost,
-  formatComparison,
-  readCdkContext,
-  type CostInputs,
-  type CostReport,
-} from '../cost';
+import { cents, DEFAULT_COST_INPUTS, estimateCost, type CostInputs, type CostReport } from '../cost';
+import { compareCosts, configOf, costInputsFromConfig, formatComparison, readCdkContext } from '../cost-context';
 import { printJson, table } from '../format';
 import { action, integer, number } from './kit';
 
