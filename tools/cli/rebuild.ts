@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { hourOfPartitionKey, hourPartitionKey, type AggregateSource } from '../../lambdas/shared/aggregates';
-import { enrichEvent, LIMITS, validateEvent } from '../../lambdas/shared/events';
+import { enrichEvent, LIMITS, validateEvent, type EnrichedEvent } from '../../lambdas/shared/events';
 import { archiveBucketOf, readArchive, type ArchiveReadCounts } from './archive';
 import { aggregatesExitCode, checkAggregates, parseHourBound, type AggregatesReport } from './aggregates';
 import { printAggregates } from './aggregates-format';
@@ -9,6 +9,7 @@ import { CliError } from './errors';
 import { printJson } from './format';
 import type { Target } from './outputs';
 import { createProgress, type Progress } from './progress';
+import { formatSqlRebuild, rebuildSqlSink, type SqlRebuildReport } from './rebuild-sql';
 
 /**
  * `pipeline rebuild --from H --to H`: the hourly aggregates of those hours (of event_time)
@@ -26,12 +27,15 @@ import { createProgress, type Progress } from './progress';
  * What the archive cannot know: an event first refused and later stored through a redrive with an
  * edited record is in the archive as refused; an event is counted as it was received, not as
  * edited. Rebuild hours no redrive touched, or repair them from the Events table while it holds
- * them (`pipeline aggregates rebuild`). The SQL sink (context auroraSink) is not rebuilt here.
+ * them (`pipeline aggregates rebuild`). With the SQL sink on (context auroraSink), the same events
+ * are put into it too (tools/cli/rebuild-sql.ts).
  */
 
 export interface ArchiveEvents {
   /** The valid events of the hours, by hour partition key, each event_id once. */
   events: Map<string, AggregateSource[]>;
+  /** The same events whole, as the validator enriches them (only when asked: `wholeEvents`). */
+  whole: EnrichedEvent[];
   counts: ArchiveReadCounts & {
     bucket: string;
     receivedFrom: string;
@@ -53,7 +57,7 @@ const HOUR_MS = 3_600_000;
 export async function eventsFromArchive(
   s3: S3Client,
   bucket: string,
-  { from, to, now, progress }: { from: string; to: string; now: Date; progress?: Progress },
+  { from, to, now, progress, wholeEvents = false }: { from: string; to: string; now: Date; progress?: Progress; wholeEvents?: boolean },
 ): Promise<ArchiveEvents> {
   const firstHour = Date.parse(`${hourOfPartitionKey(from)}:00:00Z`);
   const lastHourEnd = Date.parse(`${hourOfPartitionKey(to)}:00:00Z`) + HOUR_MS;
@@ -72,7 +76,7 @@ export async function eventsFromArchive(
     duplicateEventIds: 0,
     otherHours: 0,
   };
-  const byId = new Map<string, { receivedAt: number; event: AggregateSource & { event_id: string } }>();
+  const byId = new Map<string, { receivedAt: number; event: AggregateSource & { event_id: string }; whole?: EnrichedEvent }>();
   for await (const { records } of readArchive(s3, { bucket, from: receivedFrom, to: receivedTo }, read, progress)) {
     for (const record of records) {
       counts.records++;
@@ -95,11 +99,16 @@ export async function eventsFromArchive(
       }
       // Only what the aggregates read is kept: a long range stays small in memory.
       const { event_id, event_type, event_time, category, product_id, quantity, currency, total_amount } = event;
-      byId.set(event_id, { receivedAt: receivedAt.getTime(), event: { event_id, event_type, event_time, category, product_id, quantity, currency, total_amount } });
+      byId.set(event_id, {
+        receivedAt: receivedAt.getTime(),
+        event: { event_id, event_type, event_time, category, product_id, quantity, currency, total_amount },
+        ...(wholeEvents ? { whole: event } : {}),
+      });
     }
   }
   const events = new Map<string, AggregateSource[]>();
-  for (const { event } of byId.values()) {
+  const whole: EnrichedEvent[] = [];
+  for (const { event, whole: wholeEvent } of byId.values()) {
     const pk = hourPartitionKey(event.event_time);
     if (pk < from || pk > to) {
       counts.otherHours++;
@@ -108,14 +117,17 @@ export async function eventsFromArchive(
     const hour = events.get(pk) ?? [];
     hour.push(event);
     events.set(pk, hour);
+    if (wholeEvent) whole.push(wholeEvent);
   }
   Object.assign(counts, read);
-  return { events, counts };
+  return { events, whole, counts };
 }
 
 export interface RebuildReport {
   archive: ArchiveEvents['counts'];
   aggregates: AggregatesReport;
+  /** Present when the stack has the SQL sink. */
+  sql?: SqlRebuildReport;
 }
 
 /** Runs `pipeline rebuild` against a target: reads the archive, then verifies (--dry-run) or rebuilds the hours. */
@@ -128,10 +140,11 @@ export async function runRebuild(
   if (to < from) throw new CliError('--to is before --from');
   const now = new Date();
   if (from > hourPartitionKey(now.toISOString())) throw new CliError('--from is in the future: the archive holds nothing for it yet');
+  const hasSqlSink = Boolean(target.outputs.values.AuroraClusterArn);
   const progress = createProgress({ label: 'archive objects', total: 0, enabled: options.progress && Boolean(process.stderr.isTTY) });
   let read: ArchiveEvents;
   try {
-    read = await eventsFromArchive(target.s3(), archiveBucketOf(target.outputs), { from, to, now, progress });
+    read = await eventsFromArchive(target.s3(), archiveBucketOf(target.outputs), { from, to, now, progress, wholeEvents: hasSqlSink });
   } finally {
     progress.stop();
   }
@@ -145,8 +158,16 @@ export async function runRebuild(
     maxAttempts: options.maxAttempts,
     events: read.events,
   });
-  process.exitCode = aggregatesExitCode(aggregates);
-  if (options.json) return printJson({ archive: read.counts, aggregates } satisfies RebuildReport);
+  const sql = hasSqlSink
+    ? await rebuildSqlSink(
+        target.rdsData(),
+        { resourceArn: target.output('AuroraClusterArn'), secretArn: target.output('AuroraSecretArn'), database: target.output('AuroraDatabaseName') },
+        read.whole,
+        { dryRun: Boolean(options.dryRun) },
+      )
+    : undefined;
+  process.exitCode = Math.max(aggregatesExitCode(aggregates), sql?.dryRun && sql.present < sql.events ? 1 : 0);
+  if (options.json) return printJson({ archive: read.counts, aggregates, ...(sql ? { sql } : {}) } satisfies RebuildReport);
   const c = read.counts;
   console.log(
     `archive s3://${c.bucket}, received ${c.receivedFrom} .. ${c.receivedTo}: ${c.objects} object(s), ${c.records} record(s): ` +
@@ -154,4 +175,5 @@ export async function runRebuild(
       `${c.otherHours} valid event(s) of other hours; left out ${c.duplicates} duplicate line(s) and ${c.replayedCopies} replay copies`,
   );
   printAggregates(aggregates);
+  if (sql) console.log(formatSqlRebuild(sql));
 }
