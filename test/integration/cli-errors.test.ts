@@ -102,6 +102,9 @@ describe('pipeline CLI errors', () => {
       'SQS (dead letters)',
       'DynamoDB on-demand',
       'DynamoDB storage',
+      // rawArchive is on in cdk.json's context.
+      'Firehose (raw archive)',
+      'S3 (raw archive)',
     ]);
     expect(report.prices.region).toBe('us-east-1');
     expect(report.prices.sources).toContain('https://aws.amazon.com/dynamodb/pricing/on-demand/');
