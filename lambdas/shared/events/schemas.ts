@@ -14,8 +14,17 @@ import {
 import type { ErrorCode } from './errors';
 import { NUMBER_LIMITS, decimalPlaces } from './numbers';
 
-const text = (max: number = LIMITS.maxString) => z.string().max(max);
-const nonEmptyText = (max: number = LIMITS.maxString) => z.string().min(1).max(max);
+/**
+ * Text every sink stores as sent: PostgreSQL's text cannot hold the NUL character (U+0000), so a
+ * string with one is `invalid_format` here rather than refused by the SQL sink later.
+ */
+const storable = (schema: z.ZodString) =>
+  schema.refine((value) => !value.includes('\u0000'), {
+    message: 'must not contain the NUL character (U+0000), which the SQL sink cannot store',
+    params: { code: 'invalid_format' },
+  });
+const text = (max: number = LIMITS.maxString) => storable(z.string().max(max));
+const nonEmptyText = (max: number = LIMITS.maxString) => storable(z.string().min(1).max(max));
 
 /**
  * A number with at most `places` decimal places as written in JSON (`too_precise` otherwise), so

@@ -43,3 +43,21 @@ describe('the validator applies the storable-number rules', () => {
     expect(routed.to === 'processed' && routed.event.total_amount).toBe(0.3);
   });
 });
+
+// The SQL sink's PostgreSQL text cannot hold NUL (U+0000): such an event was "valid" and then
+// refused by the SqlSink (load_failed). Valid means storable, so it is invalid_format here.
+describe('the validator applies the storable-text rule', () => {
+  it.each(['session_id', 'category', 'search_query', 'user_id'])('a NUL character in %s is dead-lettered as validation_failed', (field) => {
+    const routed = routeKinesisRecord(raw(sampleEventV3({ event_type: 'search', search_query: 'lamp', [field]: 'a\u0000b' })), now);
+    expect(routed.to).toBe('dead_letter');
+    if (routed.to !== 'dead_letter') return;
+    expect(routed.message.reason).toBe('validation_failed');
+    expect(routed.message.errors).toContainEqual({ path: field, code: 'invalid_format', message: expect.stringContaining('NUL character (U+0000)') });
+  });
+
+  it('other control characters are stored as sent', () => {
+    const routed = routeKinesisRecord(raw(sampleEventV3({ event_type: 'search', search_query: 'a\u0001\u001fb' })), now);
+    expect(routed.to).toBe('processed');
+    if (routed.to === 'processed') expect(routed.event.search_query).toBe('a\u0001\u001fb');
+  });
+});
