@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud } from '../../tools/local-cloud/cloud';
-import { RefusedPropertiesError } from '../../tools/local-cloud/property-rules';
+import { RefusedPropertiesError } from '../../tools/local-cloud/property-review';
 import type { CfnTemplate } from '../../tools/local-cloud/intrinsics/model';
 
 // The fixture template in a cloud assembly of its own, with the raw-stream mapping set to

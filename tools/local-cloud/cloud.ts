@@ -13,7 +13,7 @@ import { withFaults, type FaultRule } from './faults';
 import { resolveTemplate } from './intrinsics/resolver';
 import { createLambdaRuntime, type LambdaRuntime } from './lambda-runtime';
 import { apiKeyValueOf, buildOutputs, DEFAULT_OUTPUTS_PATH, writeOutputs } from './outputs';
-import { RefusedPropertiesError } from './property-rules';
+import { RefusedPropertiesError } from './property-review';
 import { describeGroups, groupResources, type ResourceGroups } from './resource-types';
 import { createResources, destroyClients, localClients, type LocalClients } from './resources';
 import { provisionSqlDatabases } from './sql-schema';

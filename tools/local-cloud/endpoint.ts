@@ -1,24 +1,24 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
 import { FaultController, parseFaultSet } from './fault-set';
 import { readBody } from './read-body';
+import { parseJson, readJsonBody, sendJson } from './endpoint-io';
+import { createSqsEndpoint, QUEUE_PATH } from './sqs-endpoint';
 import { DynamoDbTransactions, type DynamoDbAnswer } from './services/dynamodb-transactions';
 import { createDynamoDbFaults, mergeUnprocessed } from './services/dynamodb-faults';
 import { startEmulators, type Emulators } from './services/emulators';
 import { createKinesisFaults } from './services/kinesis-faults';
-import { withSqsSendFaults } from './services/sqs-faults';
 import { callJsonTarget, requestUpstream, type UpstreamAnswer } from './services/upstream';
 import { SecretsManagerService } from './services/secrets-manager';
-import { SQS_ACTIONS, errorToQueryXml, jsonToQueryXml, queryToJson } from './services/sqs-query';
 import { isS3Request, s3Fault } from './services/s3';
-import { MOVE_TASK_ACTIONS, SqsMoveTasks } from './services/sqs-move-tasks';
 import { RDS_DATA_PATHS, REQUEST_LIMIT_BYTES, RdsDataService } from './services/rds-data';
 
 /**
  * One endpoint for every local service, LocalStack-style (AWS_ENDPOINT_URL / --endpoint-url):
  * requests are routed by protocol and X-Amz-Target to kinesalite, dynalite, fauxqs (SQS, and S3
- * by the `s3` service of the SigV4 scope) or the in-process Secrets Manager; `/_local/*` serves the CLI; everything else goes to the API.
+ * by the `s3` service of the SigV4 scope), the in-process Secrets Manager or the RDS Data API on
+ * PGlite (services/rds-data.ts); `/_local/*` serves the CLI; everything else goes to the API.
+ * SQS's two protocols, its queue URLs and its move tasks are in sqs-endpoint.ts.
  *
  * The fault set (`/_local/faults`, fault-set.ts) is applied here, on the real request paths, and
  * answered as AWS answers, so the SDKs' retries and the functions' own retries both run. Requests
@@ -65,42 +65,7 @@ export interface AwsEndpoint {
 }
 
 const DYNAMODB_CONTENT_TYPE = 'application/x-amz-json-1.0';
-const QUEUE_PATH = /^\/(\d{12})\/([A-Za-z0-9_-]{1,80}(?:\.fifo)?)\/?$/;
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-/** Reads a JSON request body; undefined when it is not JSON (the caller answers as the service would). */
-function parseJson(raw: Buffer): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = raw.length ? JSON.parse(raw.toString('utf8')) : {};
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * A JSON-protocol request's body (empty: `{}`), or undefined after answering 400 with the
- * service's SerializationException type when it is not JSON.
- */
-async function readJsonBody(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  errorType: string,
-  contentType: string,
-): Promise<Record<string, unknown> | undefined> {
-  const raw = await readBody(req);
-  try {
-    return raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
-  } catch {
-    sendJson(res, 400, { __type: errorType, message: 'body is not JSON' }, contentType);
-    return undefined;
-  }
-}
 
 export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<AwsEndpoint> {
   const host = options.host ?? '127.0.0.1';
@@ -115,22 +80,6 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
   let ready = false;
   let url = '';
 
-  const sqsHost = `127.0.0.1:${emulators.sqsPort}`;
-  const fauxqsUrlPattern = new RegExp(`http://sqs\\.[a-z0-9-]+\\.localhost:${emulators.sqsPort}`, 'g');
-
-  /** fauxqs keys queues by its own URL form; clients hold ours (`<endpoint>/<account>/<name>`). */
-  const toFauxqsQueueUrl = (queueUrl: unknown): unknown => {
-    if (typeof queueUrl !== 'string') return queueUrl;
-    let pathname: string;
-    try {
-      pathname = new URL(queueUrl).pathname;
-    } catch {
-      return queueUrl;
-    }
-    const match = QUEUE_PATH.exec(pathname);
-    return match ? `http://sqs.${options.region}.localhost:${emulators.sqsPort}/${match[1]}/${match[2]}` : queueUrl;
-  };
-  const fromFauxqs = (text: string): string => text.replace(fauxqsUrlPattern, url);
 
   /** Streams the request to an emulator unchanged and streams its answer back; settles once the answer is sent. */
   const pipeTo = (req: http.IncomingMessage, res: http.ServerResponse, port: number): Promise<void> =>
@@ -162,6 +111,8 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
   };
 
   const sendDynamoDb = (res: http.ServerResponse, answer: DynamoDbAnswer): void => sendJson(res, answer.status, answer.body, DYNAMODB_CONTENT_TYPE);
+
+  const sqs = createSqsEndpoint({ region: options.region, sqsPort: emulators.sqsPort, agent, faults, endpointUrl: () => url });
 
   const dynamodbCall = emulators.dynamodb.call;
   const transactions = new DynamoDbTransactions(dynamodbCall);
@@ -232,76 +183,6 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     sendJson(res, 405, { error: { code: 'method_not_allowed', message: `${req.method} is not supported on /_local/faults: GET, POST or DELETE` } });
   };
 
-  /** One JSON-protocol call to fauxqs, with queue URLs translated both ways. */
-  const callSqs = (action: string, body: Record<string, unknown>, headers: http.IncomingHttpHeaders) =>
-    new Promise<{ status: number; text: string; queryError?: string }>((resolve, reject) => {
-      if (typeof body.QueueUrl === 'string') body.QueueUrl = toFauxqsQueueUrl(body.QueueUrl);
-      const payload = Buffer.from(JSON.stringify(body));
-      const forwarded: http.OutgoingHttpHeaders = {
-        host: sqsHost,
-        'content-type': 'application/x-amz-json-1.0',
-        'content-length': payload.length,
-        'x-amz-target': `AmazonSQS.${action}`,
-      };
-      // fauxqs reads the region from the signature's credential scope.
-      if (headers.authorization) forwarded.authorization = headers.authorization;
-      const upstream = http.request({ host: '127.0.0.1', port: emulators.sqsPort, method: 'POST', path: '/', headers: forwarded, agent }, (answer) => {
-        const chunks: Buffer[] = [];
-        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
-        answer.on('end', () => {
-          const queryError = answer.headers['x-amzn-query-error'];
-          resolve({
-            status: answer.statusCode ?? 502,
-            text: fromFauxqs(Buffer.concat(chunks).toString('utf8')),
-            queryError: typeof queryError === 'string' ? queryError : undefined,
-          });
-        });
-        answer.on('error', reject);
-      });
-      upstream.on('error', reject);
-      upstream.end(payload);
-    });
-
-  // Message move tasks (DLQ redrive), which fauxqs lacks, are answered here; their moves go to fauxqs.
-  const moveTasks = new SqsMoveTasks({ call: (action, body) => callSqs(action, body, {}) });
-  /** One SQS action, JSON protocol, from either protocol's handler. */
-  const sqsAction = (action: string, body: Record<string, unknown>, headers: http.IncomingHttpHeaders) =>
-    MOVE_TASK_ACTIONS.has(action) ? moveTasks.handle(action, body) : withSqsSendFaults(faults, action, body, (forwarded) => callSqs(action, forwarded, headers));
-
-  const handleSqsJson = async (req: http.IncomingMessage, res: http.ServerResponse, action: string): Promise<void> => {
-    const body = await readJsonBody(req, res, 'com.amazon.coral.service#SerializationException', 'application/x-amz-json-1.0');
-    if (body === undefined) return;
-    const pathMatch = QUEUE_PATH.exec(new URL(req.url ?? '/', 'http://local').pathname);
-    if (body.QueueUrl === undefined && pathMatch) body.QueueUrl = `${url}/${pathMatch[1]}/${pathMatch[2]}`;
-    const answer = await sqsAction(action, body, req.headers);
-    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(answer.text) };
-    if (answer.queryError) headers['x-amzn-query-error'] = answer.queryError;
-    res.writeHead(answer.status, headers);
-    res.end(answer.text);
-  };
-
-  const handleSqsQuery = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    const requestUrl = new URL(req.url ?? '/', 'http://local');
-    const raw = req.method === 'POST' ? (await readBody(req)).toString('utf8') : '';
-    const params = new URLSearchParams(raw);
-    for (const [key, value] of requestUrl.searchParams) if (!params.has(key)) params.set(key, value);
-    const requestId = randomUUID();
-    const xml = (status: number, text: string): void => {
-      res.writeHead(status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    };
-    const action = params.get('Action') ?? '';
-    if (!SQS_ACTIONS.has(action)) {
-      xml(400, errorToQueryXml({ __type: 'InvalidAction', message: `${action || 'A request without Action'} is not emulated by the local cloud` }, undefined, requestId));
-      return;
-    }
-    const pathMatch = QUEUE_PATH.exec(requestUrl.pathname);
-    const translated = queryToJson(params, pathMatch ? `${url}/${pathMatch[1]}/${pathMatch[2]}` : undefined);
-    const answer = await sqsAction(translated.action, translated.body, req.headers);
-    const json = (answer.text ? JSON.parse(answer.text) : {}) as Record<string, unknown>;
-    if (answer.status >= 300) xml(answer.status, errorToQueryXml(json, answer.queryError, requestId));
-    else xml(200, jsonToQueryXml(action, json, requestId));
-  };
 
   const handleSecrets = async (req: http.IncomingMessage, res: http.ServerResponse, operation: string): Promise<void> => {
     const body = await readJsonBody(req, res, 'SerializationException', 'application/x-amz-json-1.1');
@@ -338,7 +219,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
         req.resume();
         return sendJson(res, 400, { __type: 'UnknownOperationException', message: `${target} is not emulated by the local cloud` }, DYNAMODB_CONTENT_TYPE);
       }
-      if (service === 'AmazonSQS') return handleSqsJson(req, res, operation);
+      if (service === 'AmazonSQS') return sqs.handleSqsJson(req, res, operation);
       if (service === 'secretsmanager') return handleSecrets(req, res, operation);
       req.resume();
       return sendJson(res, 400, { __type: 'UnknownOperationException', message: `${target} is not emulated by the local cloud` });
@@ -367,7 +248,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     const isQuery =
       (req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded')) ||
       (req.method === 'GET' && requestUrl.searchParams.has('Action'));
-    if (isSqsPath && isQuery) return handleSqsQuery(req, res);
+    if (isSqsPath && isQuery) return sqs.handleSqsQuery(req, res);
     if (apiHandler && (await apiHandler(req, res))) return;
     req.resume();
     sendJson(res, 404, { message: `No local service or API serves ${req.method} ${requestUrl.pathname}` });
@@ -438,7 +319,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
     setReady: (value) => (ready = value),
     async close() {
       ready = false;
-      await moveTasks.close();
+      await sqs.closeMoveTasks();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -2,7 +2,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startKinesisMapping } from './kinesis-esm';
-import { assertNoRefusedProperties } from './property-rules';
+import { assertNoRefusedProperties } from './property-review';
 import { startSqsMapping } from './sqs-esm';
 import type { EventSourceMappingSpec, Invoker, LocalResource } from './types';
 

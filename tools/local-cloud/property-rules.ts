@@ -1,4 +1,3 @@
-import type { LocalResource } from './types';
 import { ON_DEMAND_LOCAL_SHARDS, QUEUE_ATTRIBUTES } from './resources';
 
 // ---------------------------------------------------------------------------------------------
@@ -30,7 +29,7 @@ export type NotEmulatedGroup = keyof typeof NOT_EMULATED_PROPERTY_GROUPS;
  * - refuse: running without it would behave differently in a way a test could pass on, so the
  *   local cloud does not start.
  */
-type Verdict =
+export type Verdict =
   | 'honoured'
   | 'metadata'
   | NotEmulatedGroup
@@ -38,7 +37,7 @@ type Verdict =
   | { refuse: string; property?: string }
   | { group: NotEmulatedGroup; property: string };
 
-type PropertyRule = Verdict | ((value: unknown) => Verdict | Verdict[]);
+export type PropertyRule = Verdict | ((value: unknown) => Verdict | Verdict[]);
 
 const isTrue = (value: unknown) => value === true || value === 'true';
 const asNumber = (value: unknown) => (value === undefined || value === null || value === '' ? undefined : Number(value));
@@ -381,86 +380,3 @@ export const PROPERTY_RULES: Record<string, Record<string, PropertyRule>> = {
     Tags: 'metadata',
   },
 };
-
-/** One property that runs differently locally, or that the local cloud refuses. */
-export interface PropertyFinding {
-  logicalId: string;
-  type: string;
-  property: string;
-  value: unknown;
-  reason: string;
-}
-
-export interface PropertyReview {
-  /** Property names by not-emulated group, in the order the template uses them. */
-  notEmulated: Map<NotEmulatedGroup, Set<string>>;
-  warnings: PropertyFinding[];
-  /** Properties of a created or run type that the local cloud does not know: listed, not dropped. */
-  unknown: PropertyFinding[];
-  refused: PropertyFinding[];
-}
-
-/** Sorts every property of the types the local cloud creates or runs (see PROPERTY_RULES). */
-export function reviewProperties(resources: LocalResource[]): PropertyReview {
-  const review: PropertyReview = { notEmulated: new Map(), warnings: [], unknown: [], refused: [] };
-  for (const resource of resources) {
-    const rules = PROPERTY_RULES[resource.type];
-    if (!rules) continue;
-    for (const [property, value] of Object.entries(resource.properties)) {
-      const finding = (reason: string, at = property): PropertyFinding => ({ logicalId: resource.logicalId, type: resource.type, property: at, value, reason });
-      const rule = rules[property];
-      if (rule === undefined) {
-        review.unknown.push(finding('not read locally'));
-        continue;
-      }
-      const verdicts = typeof rule === 'function' ? [rule(value)].flat() : [rule];
-      for (const verdict of verdicts) {
-        if (verdict === 'honoured' || verdict === 'metadata') continue;
-        if (typeof verdict === 'string' || 'group' in verdict) {
-          const group = typeof verdict === 'string' ? verdict : verdict.group;
-          const names = review.notEmulated.get(group) ?? new Set<string>();
-          names.add(typeof verdict === 'string' ? property : verdict.property);
-          review.notEmulated.set(group, names);
-        } else if ('warn' in verdict) review.warnings.push(finding(verdict.warn, verdict.property));
-        else review.refused.push(finding(verdict.refuse, verdict.property));
-      }
-    }
-  }
-  return review;
-}
-
-function describeValue(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-/** Start-up lines for the review: one per not-emulated group, one per warning. */
-export function describePropertyReview(review: PropertyReview): { notEmulated: string[]; warnings: string[] } {
-  const notEmulated = [...review.notEmulated].map(([group, names]) => {
-    const { title, effect } = NOT_EMULATED_PROPERTY_GROUPS[group];
-    return `  ${title} (${[...names].join(', ')}): ${effect}`;
-  });
-  const warnings = review.warnings.map((w) => `  ${w.logicalId}.${w.property} (${w.type}): ${w.reason}`);
-  if (review.unknown.length > 0) {
-    warnings.push(`  not read locally, ignored: ${review.unknown.map((u) => `${u.logicalId}.${u.property}`).join(', ')}`);
-  }
-  return { notEmulated, warnings };
-}
-
-export class RefusedPropertiesError extends Error {
-  constructor(readonly refused: PropertyFinding[]) {
-    super(
-      [
-        'The template sets properties the local cloud cannot run as AWS would:',
-        ...refused.map((r) => `  ${r.logicalId}.${r.property} = ${describeValue(r.value)} (${r.type}): ${r.reason}`),
-      ].join('\n'),
-    );
-    this.name = 'RefusedPropertiesError';
-  }
-}
-
-/** Throws when any resource sets a property that would make it behave differently locally. */
-export function assertNoRefusedProperties(resources: LocalResource[]): void {
-  const { refused } = reviewProperties(resources);
-  if (refused.length > 0) throw new RefusedPropertiesError(refused);
-}

@@ -1,5 +1,5 @@
 import type { LocalResource } from './types';
-import { describePropertyReview, reviewProperties, type PropertyReview } from './property-rules';
+import { describePropertyReview, reviewProperties, type PropertyReview } from './property-review';
 
 /**
  * Sorts every resource type of the template into: run by the local runtime, created on the local

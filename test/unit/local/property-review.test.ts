@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { mappingSpecFrom } from '../../../tools/local-cloud/event-source-mappings';
 import type { CfnTemplate } from '../../../tools/local-cloud/intrinsics/model';
 import { resolveTemplate } from '../../../tools/local-cloud/intrinsics/resolver';
-import { RefusedPropertiesError } from '../../../tools/local-cloud/property-rules';
+import { RefusedPropertiesError } from '../../../tools/local-cloud/property-review';
 import { describeGroups, groupResources } from '../../../tools/local-cloud/resource-types';
 
 const options = { stackName: 'EcommercePipeline-local', region: 'us-east-1', accountId: '000000000000', endpoint: 'http://127.0.0.1:4566' };
