@@ -1,3 +1,4 @@
+import { DATA_API_PERMISSIONS } from '../shared/data-api-permissions';
 import type { FunctionPermissions } from '../shared/permissions';
 
 /**
@@ -7,15 +8,4 @@ import type { FunctionPermissions } from '../shared/permissions';
  * BatchExecuteStatement, so that is listed too), and secretsmanager:GetSecretValue on the
  * cluster's secret, which the Data API reads with the caller's permissions.
  */
-export const permissions = {
-  'rds-data': {
-    AuroraCluster: [
-      'rds-data:BatchExecuteStatement',
-      'rds-data:BeginTransaction',
-      'rds-data:CommitTransaction',
-      'rds-data:ExecuteStatement',
-      'rds-data:RollbackTransaction',
-    ],
-  },
-  secretsmanager: { AuroraSecret: ['secretsmanager:GetSecretValue'] },
-} as const satisfies FunctionPermissions;
+export const permissions = { ...DATA_API_PERMISSIONS } as const satisfies FunctionPermissions;

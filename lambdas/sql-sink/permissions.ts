@@ -1,3 +1,4 @@
+import { DATA_API_PERMISSIONS } from '../shared/data-api-permissions';
 import type { FunctionPermissions } from '../shared/permissions';
 
 /**
@@ -12,15 +13,6 @@ import type { FunctionPermissions } from '../shared/permissions';
  * Reading the processed stream is Lambda's event source mapping, granted by the construct.
  */
 export const permissions = {
-  'rds-data': {
-    AuroraCluster: [
-      'rds-data:BatchExecuteStatement',
-      'rds-data:BeginTransaction',
-      'rds-data:CommitTransaction',
-      'rds-data:ExecuteStatement',
-      'rds-data:RollbackTransaction',
-    ],
-  },
-  secretsmanager: { AuroraSecret: ['secretsmanager:GetSecretValue'] },
+  ...DATA_API_PERMISSIONS,
   sqs: { DeadLetterQueue: ['sqs:SendMessage'] },
 } as const satisfies FunctionPermissions;

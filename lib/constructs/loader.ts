@@ -81,22 +81,7 @@ export class Loader extends PipelineConcern {
     this.function.addEnvironment(ENV.loader.EVENTS_TTL_DAYS, String(config.eventsTtlDays));
     this.function.addEnvironment(ENV.loader.AGGREGATE_WRITE_SHARDS, String(config.aggregateWriteShards));
 
-    this.function.consumeStream(processedStream, {
-      batchSize: config.streamBatchSize,
-      // 0 (the default): events are stored as soon as the poller sees them; N: up to N seconds
-      // to fill a batch (fewer, larger invocations, N seconds more latency).
-      maxBatchingWindow: Duration.seconds(config.streamBatchingWindowSeconds),
-      startingPosition: StartingPosition.TRIM_HORIZON,
-      // Retried and bisected batches are safe: each event is stored and counted in one
-      // transaction that only creates it once.
-      reportBatchItemFailures: true,
-      bisectBatchOnError: true,
-      retryAttempts: 5,
-      maxRecordAge: Duration.hours(1),
-      onFailure: streamFailureQueue,
-      // Records of a shard in order: a retry from the first failed record is then exact.
-      parallelizationFactor: 1,
-    });
+    this.function.consumeStream(processedStream, sinkMappingOptions(config, streamFailureQueue));
   }
 }
 
@@ -114,4 +99,28 @@ function autoScale(table: Table, config: PipelineConfig, indexName?: string): vo
     table.autoScaleGlobalSecondaryIndexWriteCapacity(indexName, write).scaleOnUtilization(target);
     table.autoScaleGlobalSecondaryIndexReadCapacity(indexName, read).scaleOnUtilization(target);
   }
+}
+
+/**
+ * How a sink of the processed stream reads it (the Loader, and the SqlSink with the same
+ * settings): partial batch responses, bisect, bounded retries and record age, failures to the
+ * StreamFailureQueue, one batch per shard at a time.
+ */
+export function sinkMappingOptions(config: PipelineConfig, streamFailureQueue: IQueue) {
+  return {
+    batchSize: config.streamBatchSize,
+    // 0 (the default): events are stored as soon as the poller sees them; N: up to N seconds
+    // to fill a batch (fewer, larger invocations, N seconds more latency).
+    maxBatchingWindow: Duration.seconds(config.streamBatchingWindowSeconds),
+    startingPosition: StartingPosition.TRIM_HORIZON,
+    // Retried and bisected batches are safe: each sink stores an event once (the Loader stores and
+    // counts it in one transaction that only creates it; the SqlSink inserts ON CONFLICT DO NOTHING).
+    reportBatchItemFailures: true,
+    bisectBatchOnError: true,
+    retryAttempts: 5,
+    maxRecordAge: Duration.hours(1),
+    onFailure: streamFailureQueue,
+    // Records of a shard in order: a retry from the first failed record is then exact.
+    parallelizationFactor: 1,
+  };
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { SubnetType, Vpc } from 'aws-cdk-lib/aws-ec2';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
-import { StartingPosition, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { AuroraPostgresEngineVersion, ClusterInstance, Credentials, DatabaseCluster, DatabaseClusterEngine } from 'aws-cdk-lib/aws-rds';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -16,6 +16,7 @@ import { permissions as migrationsPermissions } from '../../lambdas/sql-migratio
 import { permissions as sinkPermissions } from '../../lambdas/sql-sink/permissions';
 import { PipelineConcern } from './pipeline-concern';
 import { PipelineFunction } from './pipeline-function';
+import { sinkMappingOptions } from './loader';
 
 /** The database the cluster creates and the sink writes (`AuroraDatabaseName`). */
 export const AURORA_DATABASE_NAME = 'ecommerce';
@@ -161,17 +162,7 @@ export class SqlSink extends PipelineConcern {
     });
     target(this.function, sinkPermissions).bindQueue(deadLetterQueue, ENV.sqlSink.DEAD_LETTER_QUEUE_URL, sinkPermissions.sqs.DeadLetterQueue);
     // The same mapping settings as the Loader's: partial batch responses, bisect, retries, on-failure queue.
-    this.function.consumeStream(processedStream, {
-      batchSize: config.streamBatchSize,
-      maxBatchingWindow: Duration.seconds(config.streamBatchingWindowSeconds),
-      startingPosition: StartingPosition.TRIM_HORIZON,
-      reportBatchItemFailures: true,
-      bisectBatchOnError: true,
-      retryAttempts: 5,
-      maxRecordAge: Duration.hours(1),
-      onFailure: streamFailureQueue,
-      parallelizationFactor: 1,
-    });
+    this.function.consumeStream(processedStream, sinkMappingOptions(config, streamFailureQueue));
     // No events before the tables exist.
     this.function.node.addDependency(schema);
   }
