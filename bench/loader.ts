@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { leanDocumentClient } from '../lambdas/shared/aws-dynamodb';
+import { leanDynamoClient } from '../lambdas/shared/aws-dynamodb';
 import type { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { loadRecords } from '../lambdas/loader/load';
 import { DynamoDbEventStore } from '../lambdas/loader/store';
@@ -17,7 +17,7 @@ import { enrichedEvents, processedStreamRecords } from './records';
 export type LoaderResult = {
   cpu_ms_per_event: number;
   requests_per_event: number;
-  /** Document-client commands sent in the timed part (retries and reads of who stored an item included). */
+  /** DynamoDB commands sent in the timed part (retries and reads of who stored an item included). */
   requests_by_command: Record<string, number>;
   /** The endpoint's CPU per event in its own process (dynalite + the TransactWriteItems emulation), for context. */
   endpoint_cpu_ms_per_event: number;
@@ -32,11 +32,10 @@ export async function benchLoader(options: { quick: boolean; progress: (line: st
   const batches = options.quick ? 10 : 60;
   const { child, first } = await forkTs<{ url: string }>('endpoint-child.ts');
   options.progress(`loader: endpoint (child pid ${child.pid}) at ${first.url}`);
-  const raw = new DynamoDBClient({ endpoint: first.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 3 });
-  const dynamo = leanDocumentClient(raw);
+  const dynamo = leanDynamoClient(new DynamoDBClient({ endpoint: first.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 3 }));
   try {
-    await createEventsTable(raw, 'BenchEvents');
-    await createAggregatesTable(raw, 'BenchAggregates');
+    await createEventsTable(dynamo, 'BenchEvents');
+    await createAggregatesTable(dynamo, 'BenchAggregates');
     let requests = 0;
     let byCommand: Record<string, number> = {};
     const counted = {

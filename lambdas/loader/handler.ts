@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { sqsClient } from '../shared/aws';
-import { documentClient } from '../shared/aws-dynamodb';
+import { dynamoClient } from '../shared/aws-dynamodb';
 import { getNumberFromEnv, getStringFromEnv } from '../shared/env';
 import { ENV } from '../shared/env-names';
 import { METRIC } from '../shared/metric-names';
@@ -13,7 +13,7 @@ import { loadRecords, type LoaderDeps } from './load';
 import { DynamoDbEventStore } from './store';
 
 const deps: LoaderDeps = {
-  store: new DynamoDbEventStore(documentClient(), getStringFromEnv(ENV.loader.EVENTS_TABLE_NAME), getStringFromEnv(ENV.loader.AGGREGATES_TABLE_NAME)),
+  store: new DynamoDbEventStore(dynamoClient(), getStringFromEnv(ENV.loader.EVENTS_TABLE_NAME), getStringFromEnv(ENV.loader.AGGREGATES_TABLE_NAME)),
   sqs: sqsClient(),
   deadLetterQueueUrl: getStringFromEnv(ENV.loader.DEAD_LETTER_QUEUE_URL),
   aggregateWriteShards: getNumberFromEnv(ENV.loader.AGGREGATE_WRITE_SHARDS, 1),

@@ -1,9 +1,11 @@
-import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetItemCommand, TransactWriteItemsCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EnrichedEvent } from '../shared/events';
 import { ENV } from '../shared/env-names';
 import { aggregateAttributes, type AggregateContribution } from '../shared/aggregates';
+import { attributeValue, numberValue } from './wire';
 
-export type DocumentSender = Pick<DynamoDBDocumentClient, 'send'>;
+/** The plain DynamoDB client (items in wire format, see wire.ts). */
+export type DynamoSender = Pick<DynamoDBClient, 'send'>;
 
 /** One event to store, with the processed-stream record it came from (`<shardId>/<sequenceNumber>`). */
 export interface StoreEntry {
@@ -53,6 +55,18 @@ export function storedItem(event: EnrichedEvent, source: string, ttlDays = 0): R
   return item;
 }
 
+/** `storedItem` in wire format, built directly: the item the document client wrote from `storedItem`. */
+export function storedWireItem(event: EnrichedEvent, source: string, ttlDays = 0): Record<string, AttributeValue> {
+  const item: Record<string, AttributeValue> = { _source: { S: source } };
+  const fields = event as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    const value = fields[key];
+    if (value !== null && value !== undefined) item[key] = attributeValue(value);
+  }
+  if (ttlDays > 0) item[EVENTS_TTL_ATTRIBUTE] = numberValue(expiresAt(event.received_at, ttlDays));
+  return item;
+}
+
 /** The Events table's TTL attribute (cdk.json `eventsTtlDays`; the table names it too). */
 export const EVENTS_TTL_ATTRIBUTE = 'expires_at';
 
@@ -71,8 +85,8 @@ export function ttlDaysFromEnv(env: Record<string, string | undefined> = process
 }
 
 /**
- * An attribute of an item DynamoDB returned with a failed condition: cancellation reasons carry
- * the item in wire format (`{S: ...}`) even through the document client.
+ * A string attribute of an item DynamoDB returned (a cancellation reason's item, GetItem's item):
+ * wire format (`{S: ...}`); a plain string is read too.
  */
 function stringAttribute(item: unknown, name: string): string | undefined {
   if (typeof item !== 'object' || item === null) return undefined;
@@ -87,16 +101,18 @@ function stringAttribute(item: unknown, name: string): string | undefined {
 /** The update that adds one aggregate's values to its item: `ADD count, units, revenue_<CUR>...`. */
 export function aggregateUpdate(tableName: string, aggregate: AggregateContribution) {
   const names: Record<string, string> = {};
-  const values: Record<string, number> = {};
+  const values: Record<string, AttributeValue> = {};
   const adds: string[] = [];
-  Object.entries(aggregateAttributes(aggregate)).forEach(([attribute, value], index) => {
+  let index = 0;
+  for (const [attribute, value] of Object.entries(aggregateAttributes(aggregate))) {
     names[`#a${index}`] = attribute;
-    values[`:a${index}`] = value;
+    values[`:a${index}`] = numberValue(value);
     adds.push(`#a${index} :a${index}`);
-  });
+    index += 1;
+  }
   return {
     TableName: tableName,
-    Key: { pk: aggregate.pk, sk: aggregate.sk },
+    Key: { pk: { S: aggregate.pk }, sk: { S: aggregate.sk } },
     UpdateExpression: `ADD ${adds.join(', ')}`,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
@@ -107,7 +123,7 @@ export function aggregateUpdate(tableName: string, aggregate: AggregateContribut
 export const MAX_TRANSACTION_ITEMS = 100;
 
 /**
- * The DynamoDB adapter: one TransactWriteItems per write, a conditional Put per event
+ * The DynamoDB adapter, on the plain client with items in wire format: one TransactWriteItems per write, a conditional Put per event
  * (`attribute_not_exists(event_id)`) and an `ADD` Update per aggregate item. Either every event
  * is created and counted, or nothing changes: an event is never stored without being counted.
  */
@@ -115,7 +131,7 @@ export class DynamoDbEventStore implements EventStore {
   readonly maxItemsPerWrite = MAX_TRANSACTION_ITEMS;
 
   constructor(
-    private readonly dynamo: DocumentSender,
+    private readonly dynamo: DynamoSender,
     private readonly eventsTableName: string,
     private readonly aggregatesTableName: string,
     /** Days a stored event lives (its expires_at); 0 keeps it. */
@@ -128,12 +144,12 @@ export class DynamoDbEventStore implements EventStore {
     }
     try {
       await this.dynamo.send(
-        new TransactWriteCommand({
+        new TransactWriteItemsCommand({
           TransactItems: [
             ...entries.map((entry) => ({
               Put: {
                 TableName: this.eventsTableName,
-                Item: storedItem(entry.event, entry.source, this.ttlDays),
+                Item: storedWireItem(entry.event, entry.source, this.ttlDays),
                 ConditionExpression: 'attribute_not_exists(event_id)',
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
               },
@@ -166,9 +182,9 @@ export class DynamoDbEventStore implements EventStore {
   /** When a cancellation reason carries no item (some emulators), read who stored it. */
   private async sourceOf(eventId: string): Promise<string | undefined> {
     const existing = await this.dynamo.send(
-      new GetCommand({
+      new GetItemCommand({
         TableName: this.eventsTableName,
-        Key: { event_id: eventId },
+        Key: { event_id: { S: eventId } },
         ConsistentRead: true,
         ProjectionExpression: '#source',
         ExpressionAttributeNames: { '#source': '_source' },

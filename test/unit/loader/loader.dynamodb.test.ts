@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamRecord } from 'aws-lambda';
@@ -48,7 +48,7 @@ beforeEach(async () => {
   await createAggregatesTable(raw, aggregatesTable);
 });
 
-function deps(client: Pick<DynamoDBDocumentClient, 'send'> = dynamo, aggregateWriteShards = 1): LoaderDeps {
+function deps(client: Pick<DynamoDBClient, 'send'> = raw, aggregateWriteShards = 1): LoaderDeps {
   return {
     aggregateWriteShards,
     store: new DynamoDbEventStore(client, eventsTable, aggregatesTable),
@@ -147,6 +147,43 @@ describe('loader against DynamoDB (local endpoint)', () => {
     expect(await storedAggregates()).toEqual(afterFirst);
   });
 
+  it('tells a rerun from a resend by the _source DynamoDB returns with the failed condition, without reading the item', async () => {
+    const events = varietyOfEvents(6);
+    expect((await loadRecords(recordsFor(events), deps())).summary.stored).toBe(6);
+    const sent: string[] = [];
+    const counting = { send: ((command: { constructor: { name: string } }) => (sent.push(command.constructor.name), raw.send(command as never))) as DynamoDBClient['send'] };
+    const rerun = await loadRecords(recordsFor(events), deps(counting));
+    const resend = await loadRecords(recordsFor(events.slice(0, 2), 100, 'shardId-000000000001'), deps(counting));
+    expect(rerun.summary).toMatchObject({ stored: 0, rewritten: 6, duplicates: 0 });
+    expect(resend.summary).toMatchObject({ stored: 0, rewritten: 0, duplicates: 2 });
+    expect(sent).not.toContain(GetItemCommand.name);
+    await expectConserved(new Set(events.map((e) => e.event_id)));
+  });
+
+  it('reads who stored an event with GetItem when the cancellation reasons carry no item', async () => {
+    const events = varietyOfEvents(6);
+    expect((await loadRecords(recordsFor(events), deps())).summary.stored).toBe(6);
+    // As an emulator that ignores ReturnValuesOnConditionCheckFailure answers.
+    const sent: string[] = [];
+    const withoutItems = {
+      send: (async (command: { constructor: { name: string } }) => {
+        sent.push(command.constructor.name);
+        try {
+          return await raw.send(command as never);
+        } catch (error) {
+          for (const reason of (error as { CancellationReasons?: Array<{ Item?: unknown }> }).CancellationReasons ?? []) delete reason.Item;
+          throw error;
+        }
+      }) as DynamoDBClient['send'],
+    };
+    const mixed = [...recordsFor(events.slice(0, 3)), ...recordsFor(events.slice(3), 200, 'shardId-000000000001')];
+    const { summary } = await loadRecords(mixed, deps(withoutItems));
+    expect(summary).toMatchObject({ stored: 0, rewritten: 3, duplicates: 3 });
+    expect(sent.filter((name) => name === GetItemCommand.name)).toHaveLength(6);
+    expect(sent).toContain(TransactWriteItemsCommand.name);
+    await expectConserved(new Set(events.map((e) => e.event_id)));
+  });
+
   it('hole 1: throttled writes until Lambda gives up, then the range replayed: every stored event counted once', async () => {
     const events = varietyOfEvents(120);
     // The first transaction commits, then DynamoDB throttles every request (the endpoint's fault).
@@ -154,8 +191,8 @@ describe('loader against DynamoDB (local endpoint)', () => {
     const throttledAfterFirstWrite = {
       send: ((command: unknown) => {
         if (writes++ === 1) endpoint.faults.apply({ dynamodb: { throttle: 1 } });
-        return dynamo.send(command as never);
-      }) as DynamoDBDocumentClient['send'],
+        return raw.send(command as never);
+      }) as DynamoDBClient['send'],
     };
     const givenUp = await runLikeLambda(recordsFor(events), () => deps(throttledAfterFirstWrite));
     expect(endpoint.faults.state().injected['dynamodb.throttle']).toBeGreaterThan(0);
@@ -193,11 +230,11 @@ describe('loader against DynamoDB (local endpoint)', () => {
     const events = varietyOfEvents(90);
     const shards = ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002'];
     for (const [i, shardId] of shards.entries()) {
-      const { summary } = await loadRecords(recordsFor(events.slice(i * 30, i * 30 + 30), 1, shardId), deps(dynamo, 8));
+      const { summary } = await loadRecords(recordsFor(events.slice(i * 30, i * 30 + 30), 1, shardId), deps(raw, 8));
       expect(summary.stored).toBe(30);
     }
     // A resend from another shard counts nothing, whichever part it would have added to.
-    await loadRecords(recordsFor(events.slice(0, 5), 100, 'shardId-000000000009'), deps(dynamo, 8));
+    await loadRecords(recordsFor(events.slice(0, 5), 100, 'shardId-000000000009'), deps(raw, 8));
     const items = await scanAll(aggregatesTable);
     const parts = new Set(items.map((item) => /^W(\d+)#/.exec(String(item.sk))?.[1]));
     expect(parts.has(undefined)).toBe(false);

@@ -1,4 +1,4 @@
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbEventStore, EVENTS_TTL_ATTRIBUTE, expiresAt, storedItem, ttlDaysFromEnv } from '../../../lambdas/loader/store';
 import { SAMPLE_RECEIVED_AT } from '../../fixtures/events';
@@ -30,13 +30,13 @@ describe('TTL of stored events (eventsTtlDays)', () => {
   });
 
   it('puts expires_at on every event of the transaction, and nothing on the aggregate updates', async () => {
-    const sent: TransactWriteCommand[] = [];
-    const store = new DynamoDbEventStore({ send: async (command: unknown) => void sent.push(command as TransactWriteCommand) } as never, 'Events', 'Aggregates', 3);
+    const sent: TransactWriteItemsCommand[] = [];
+    const store = new DynamoDbEventStore({ send: async (command: unknown) => void sent.push(command as TransactWriteItemsCommand) } as never, 'Events', 'Aggregates', 3);
     const event = enrichedEvent();
     const result = await store.write([{ event, source: 'shardId-000000000000/1' }], [{ pk: 'HOUR#2026-01-01T00', sk: 'TYPE#page_view', count: 1, units: 0, revenue: {} }]);
     expect(result).toEqual({ kind: 'committed' });
     const items = sent[0]!.input.TransactItems!;
-    expect(items[0]!.Put!.Item![EVENTS_TTL_ATTRIBUTE]).toBe(expiresAt(event.received_at, 3));
+    expect(items[0]!.Put!.Item![EVENTS_TTL_ATTRIBUTE]).toEqual({ N: String(expiresAt(event.received_at, 3)) });
     expect(JSON.stringify(items[1])).not.toContain(EVENTS_TTL_ATTRIBUTE);
   });
 });

@@ -88,7 +88,7 @@ function calledActions(code: string): { commands: string[]; actions: string[]; u
 const FUNCTIONS: Array<[string, FunctionPermissions, string[]]> = [
   ['collector', collector, ['PutRecordsCommand']],
   ['validator', validator, ['PutRecordsCommand', 'SendMessageBatchCommand']],
-  ['loader', loader, ['GetCommand', 'SendMessageBatchCommand', 'TransactWriteCommand']],
+  ['loader', loader, ['GetItemCommand', 'SendMessageBatchCommand', 'TransactWriteItemsCommand']],
   ['generator', generator, ['GetSecretValueCommand']],
   ['sql-sink', sqlSink, [...DATA_API_COMMANDS, 'SendMessageBatchCommand'].sort()],
   ['sql-migrations', sqlMigrations, DATA_API_COMMANDS],
