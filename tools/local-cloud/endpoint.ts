@@ -8,7 +8,8 @@ import { DynamoDbTransactions, type DynamoDbAnswer } from './services/dynamodb-t
 import { createDynamoDbFaults, mergeUnprocessed } from './services/dynamodb-faults';
 import { startEmulators, type Emulators } from './services/emulators';
 import { createKinesisFaults } from './services/kinesis-faults';
-import { callJsonTarget, requestUpstream, type UpstreamAnswer } from './services/upstream';
+import { requestUpstream, type UpstreamAnswer } from './services/upstream';
+import { sendKinesis } from './services/kinesalite-in-process';
 import { SecretsManagerService } from './services/secrets-manager';
 import { isS3Request, s3Fault } from './services/s3';
 import { RDS_DATA_PATHS, REQUEST_LIMIT_BYTES, RdsDataService } from './services/rds-data';
@@ -120,12 +121,21 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
   const kinesisFaults = createKinesisFaults({
     faults,
     accountId: options.accountId,
-    call: (operation, body) => callJsonTarget(agent, emulators.kinesisPort, `Kinesis_20131202.${operation}`, 'application/x-amz-json-1.1', body),
+    call: emulators.kinesis.call,
   });
 
-  /** Kinesis: streamed through, unless a set fault concerns this operation. */
+  /**
+   * Kinesis: the SDKs' JSON requests are called on kinesalite in process, anything else is
+   * streamed through to its server, unless a set fault concerns this operation.
+   */
   const handleKinesis = async (req: http.IncomingMessage, res: http.ServerResponse, operation: string): Promise<void> => {
-    if (!kinesisFaults.concerns(operation, String(req.headers['content-type'] ?? ''))) return pipeTo(req, res, emulators.kinesisPort);
+    if (!kinesisFaults.concerns(operation, String(req.headers['content-type'] ?? ''))) {
+      if (!emulators.kinesis.takes(req, operation)) return pipeTo(req, res, emulators.kinesisPort);
+      const raw = await readBody(req);
+      const body = parseJson(raw);
+      if (!body) return sendUpstream(res, await forwardTo(req, emulators.kinesisPort)(raw));
+      return sendKinesis(res, await emulators.kinesis.call(operation, body));
+    }
     const raw = await readBody(req);
     sendUpstream(res, await kinesisFaults.handle(operation, raw, forwardTo(req, emulators.kinesisPort)));
   };

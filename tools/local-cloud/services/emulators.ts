@@ -1,22 +1,19 @@
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import { buildApp } from 'fauxqs';
 import { startDynaliteInProcess, type DynaliteInProcess } from './dynalite-in-process';
+import { startKinesalite, type Kinesalite } from './kinesalite-in-process';
 
 /**
  * The npm emulators behind the local endpoint, all in memory: kinesalite (Kinesis) and fauxqs
  * (SQS) each on its own loopback port, dynalite (DynamoDB) called in process
- * (dynalite-in-process.ts). Only the endpoint talks to them.
+ * (dynalite-in-process.ts), and kinesalite's store called in process too for the JSON requests
+ * the SDKs send (kinesalite-in-process.ts). Only the endpoint talks to them.
  */
-
-const require = createRequire(import.meta.url);
-
-type HttpServerFactory = (options: Record<string, unknown>) => http.Server;
-const kinesalite = require('kinesalite') as HttpServerFactory;
 
 export interface Emulators {
   kinesisPort: number;
+  kinesis: Kinesalite;
   dynamodb: DynaliteInProcess;
   sqsPort: number;
   stop(): Promise<void>;
@@ -39,7 +36,8 @@ function close(server: http.Server): Promise<void> {
 
 export async function startEmulators(): Promise<Emulators> {
   // Zero delays: streams and tables are ACTIVE as soon as they are created.
-  const kinesis = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 });
+  const kinesalite = startKinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 });
+  const kinesis = kinesalite.server;
   const dynamodb = startDynaliteInProcess();
   const sqs = buildApp({ logger: false });
   try {
@@ -48,6 +46,7 @@ export async function startEmulators(): Promise<Emulators> {
     const sqsPort = Number(new URL(sqsAddress).port);
     return {
       kinesisPort,
+      kinesis: kinesalite,
       dynamodb,
       sqsPort,
       async stop() {

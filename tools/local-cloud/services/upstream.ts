@@ -2,7 +2,7 @@ import http from 'node:http';
 
 /**
  * Buffered calls to the emulators behind the endpoint, for the requests the endpoint has to read
- * or change (faults, transactions); everything else is streamed through untouched.
+ * or change (faults); everything else is called in process or streamed through untouched.
  */
 
 export interface UpstreamAnswer {
@@ -30,32 +30,4 @@ export function requestUpstream(
     upstream.on('error', reject);
     upstream.end(payload);
   });
-}
-
-/** A JSON-protocol call (`X-Amz-Target`) to an emulator, answered as parsed JSON. */
-export async function callJsonTarget(
-  agent: http.Agent,
-  port: number,
-  target: string,
-  contentType: string,
-  body: Record<string, unknown>,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const answer = await requestUpstream(
-    agent,
-    port,
-    // dynalite and kinesalite check that a signature is present, not that it is valid.
-    {
-      method: 'POST',
-      path: '/',
-      headers: {
-        'content-type': contentType,
-        'x-amz-target': target,
-        'x-amz-date': new Date().toISOString().replace(/[-:]|\.\d{3}/g, ''),
-        authorization: 'AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/local/aws4_request, SignedHeaders=host;x-amz-date, Signature=0',
-      },
-    },
-    Buffer.from(JSON.stringify(body)),
-  );
-  const text = answer.body.toString('utf8');
-  return { status: answer.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
