@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { DynamoDbAnswer, DynamoDbCall } from './dynamodb-transactions';
+import { installCachedExpressions } from './dynalite-expressions';
 
 /**
  * dynalite's store, validations and actions called in this process, without its HTTP server:
@@ -55,6 +56,7 @@ export interface DynaliteInProcess {
 export function startDynaliteInProcess(options: Record<string, unknown> = {}): DynaliteInProcess {
   const db = require('dynalite/db') as { create(options: Record<string, unknown>): Store };
   const validations = require('dynalite/validations') as Validations;
+  installCachedExpressions();
   const store = db.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...options });
   const actions = new Map<string, { action: Action; validation: ActionValidation }>();
   for (const operation of DYNALITE_OPERATIONS) {
