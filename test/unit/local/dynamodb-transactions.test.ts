@@ -11,7 +11,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { startAwsEndpoint, type AwsEndpoint } from '../../../tools/local-cloud/endpoint';
 import { createAggregatesTable, createEventsTable } from '../../fixtures/tables';
-import { ReadWriteLock } from '../../../tools/local-cloud/services/dynamodb-transactions';
+import { DynamoDbTransactions, ReadWriteLock } from '../../../tools/local-cloud/services/dynamodb-transactions';
+import { startDynaliteInProcess } from '../../../tools/local-cloud/services/dynalite-in-process';
 
 // TransactWriteItems emulated by the local endpoint on top of dynalite, through the real SDK.
 const region = 'us-east-1';
@@ -243,5 +244,40 @@ describe('ReadWriteLock', () => {
     releaseReader();
     await Promise.all([first, writer, late]);
     expect(order).toEqual(['writer', 'late reader']);
+  });
+});
+
+describe('ClientRequestToken lifetime', () => {
+  it('remembers a token for 10 minutes from its answer, and each token for its own 10 minutes', async () => {
+    const dynalite = startDynaliteInProcess();
+    let now = 0;
+    const transactions = new DynamoDbTransactions(dynalite.call, () => now);
+    const table = 'tokens';
+    const created = await dynalite.call('CreateTable', {
+      TableName: table,
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+    expect(created.status).toBe(200);
+    const put = (id: string) => [{ Put: { TableName: table, Item: { id: { S: id } } } }];
+    const send = (token: string, id: string) => transactions.transactWriteItems({ ClientRequestToken: token, TransactItems: put(id) });
+    try {
+      expect((await send('first', 'a')).status).toBe(200);
+      now = 60_000;
+      expect((await send('second', 'b')).status).toBe(200);
+      now = 10 * 60_000 - 1;
+      // Both are still remembered: the same token with other items is refused.
+      expect((await send('first', 'c')).body.__type).toContain('IdempotentParameterMismatchException');
+      expect((await send('second', 'c')).body.__type).toContain('IdempotentParameterMismatchException');
+      now = 10 * 60_000;
+      // The first has expired and may be used again; the second is still remembered.
+      expect((await send('first', 'c')).status).toBe(200);
+      expect((await send('second', 'd')).body.__type).toContain('IdempotentParameterMismatchException');
+      now = 11 * 60_000;
+      expect((await send('second', 'd')).status).toBe(200);
+    } finally {
+      await dynalite.close();
+    }
   });
 });

@@ -178,7 +178,12 @@ export class DynamoDbTransactions {
 
   /** A token seen in the last 10 minutes: the same request succeeds again without effect, another one is refused. */
   private idempotentAnswer(token: string, fingerprint: string): DynamoDbAnswer | undefined {
-    for (const [key, entry] of this.tokens) if (entry.expires <= this.now()) this.tokens.delete(key);
+    // Tokens are kept in the order they were answered, so the expired ones come first.
+    const now = this.now();
+    for (const [key, entry] of this.tokens) {
+      if (entry.expires > now) break;
+      this.tokens.delete(key);
+    }
     const seen = this.tokens.get(token);
     if (!seen) return undefined;
     if (seen.fingerprint !== fingerprint) {
