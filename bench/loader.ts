@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { leanDynamoClient } from '../lambdas/shared/aws-dynamodb';
 import type { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { loadRecords } from '../lambdas/loader/load';
@@ -32,7 +31,7 @@ export async function benchLoader(options: { quick: boolean; progress: (line: st
   const batches = options.quick ? 10 : 60;
   const { child, first } = await forkTs<{ url: string }>('endpoint-child.ts');
   options.progress(`loader: endpoint (child pid ${child.pid}) at ${first.url}`);
-  const dynamo = leanDynamoClient(new DynamoDBClient({ endpoint: first.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 3 }));
+  const dynamo = leanDynamoClient({ endpoint: first.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 3 });
   try {
     await createEventsTable(dynamo, 'BenchEvents');
     await createAggregatesTable(dynamo, 'BenchAggregates');

@@ -51,6 +51,8 @@ type Outcome = { kind: 'created' } | EntryRefusal;
 interface Candidate extends StoreEntry {
   /** Position in the batch (one shard's records, in sequence order). */
   index: number;
+  /** What the event adds to the aggregates (this shard's parts), worked out once per invocation. */
+  contributions: AggregateContribution[];
   aggregateKeys: string[];
 }
 
@@ -85,13 +87,14 @@ export async function loadRecords(records: readonly KinesisStreamRecord[], deps:
   const candidates: Candidate[] = [];
   decoded.forEach((d, index) => {
     if (!d.ok) return;
-    const keys = [...new Set(contributionsOf(d.event).map((c) => aggregateKey(c.pk, c.sk)))];
-    candidates.push({ event: d.event, source: d.position.source, index, aggregateKeys: keys });
+    const contributions = contributionsOf(d.event);
+    const keys = [...new Set(contributions.map((c) => aggregateKey(c.pk, c.sk)))];
+    candidates.push({ event: d.event, source: d.position.source, index, contributions, aggregateKeys: keys });
   });
 
   /** One write, retried with backoff while it fails transiently. */
   const writeWithRetries = async (entries: Candidate[]) => {
-    const aggregates = sumContributions(entries.flatMap((entry) => contributionsOf(entry.event)));
+    const aggregates = sumContributions(entries.flatMap((entry) => entry.contributions));
     const started = clock.now();
     for (let attempt = 1; ; attempt += 1) {
       summary.writes += 1;
@@ -208,9 +211,9 @@ export async function loadRecords(records: readonly KinesisStreamRecord[], deps:
  * distinct aggregate items they add to. An event_id seen twice in a batch (a client resend read
  * in the same batch) starts a new write, since one write may touch an item only once.
  */
-export function planWrites(candidates: readonly Candidate[], maxItems: number): Candidate[][] {
-  const groups: Candidate[][] = [];
-  let current: Candidate[] = [];
+export function planWrites<C extends Pick<Candidate, 'event' | 'aggregateKeys'>>(candidates: readonly C[], maxItems: number): C[][] {
+  const groups: C[][] = [];
+  let current: C[] = [];
   let keys = new Set<string>();
   let ids = new Set<string>();
   for (const candidate of candidates) {

@@ -1,6 +1,8 @@
 import type { KinesisStreamRecord } from 'aws-lambda';
+import fc from 'fast-check';
 import { enrichEvent, validateEvent, type EnrichedEvent } from '../../../lambdas/shared/events';
 import { SAMPLE_RECEIVED_AT, sampleEventV3 } from '../../fixtures/events';
+import { validEvent } from '../fuzz/arbitraries';
 
 export const STREAM_ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/ProcessedStream';
 export const SHARD = 'shardId-000000000000';
@@ -41,3 +43,16 @@ export function kinesisRecord(payload: unknown, sequenceNumber: string, shardId 
 export function sequenceNumber(n: number): string {
   return `4959${String(n).padStart(52, '0')}`;
 }
+
+/** Generated stored events: any valid v1, v2 or v3 event (the fuzz arbitraries), validated and enriched. */
+export const generatedEnrichedEvent: fc.Arbitrary<EnrichedEvent> = validEvent(SAMPLE_RECEIVED_AT)
+  .map((event) => {
+    const verdict = validateEvent(event, SAMPLE_RECEIVED_AT);
+    if (!verdict.ok) return undefined;
+    return enrichEvent(verdict.event, {
+      receivedAt: SAMPLE_RECEIVED_AT,
+      processedAt: new Date(SAMPLE_RECEIVED_AT.getTime() + 1_000),
+      originalVersion: verdict.originalVersion,
+    });
+  })
+  .filter((event): event is EnrichedEvent => event !== undefined);

@@ -7,6 +7,7 @@ import { aggregateFromItem, expectedAggregates, mergeWriteShards } from '../../.
 import type { EnrichedEvent } from '../../../lambdas/shared/events';
 import { loadRecords, type LoaderDeps } from '../../../lambdas/loader/load';
 import { DynamoDbEventStore } from '../../../lambdas/loader/store';
+import { leanDynamoClient } from '../../../lambdas/shared/aws-dynamodb';
 import { startAwsEndpoint, type AwsEndpoint } from '../../../tools/local-cloud/endpoint';
 import { scanAll as scanTable } from '../../harness/conservation';
 import { createAggregatesTable, createEventsTable } from '../../fixtures/tables';
@@ -27,7 +28,8 @@ const fastRetries = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5, budgetMs: 1
 
 beforeAll(async () => {
   endpoint = await startAwsEndpoint({ port: 0, region: 'us-east-1', accountId: '000000000000' });
-  raw = new DynamoDBClient({ endpoint: endpoint.url, region: 'us-east-1', credentials });
+  // The loader's own client (its TransactWriteItems body written by TransactJsonProtocol).
+  raw = leanDynamoClient({ endpoint: endpoint.url, region: 'us-east-1', credentials });
   dynamo = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   sqs = new SQSClient({ endpoint: endpoint.url, region: 'us-east-1', credentials });
   queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'DeadLetterQueue' }))).QueueUrl!;

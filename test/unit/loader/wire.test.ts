@@ -4,18 +4,16 @@ import { convertToAttr, marshall } from '@aws-sdk/util-dynamodb';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aggregateContributions, aggregateAttributes, sumContributions, type AggregateContribution } from '../../../lambdas/shared/aggregates';
-import { enrichEvent, validateEvent, type EnrichedEvent } from '../../../lambdas/shared/events';
 import { DynamoDbEventStore, storedItem, storedWireItem } from '../../../lambdas/loader/store';
 import { attributeValue } from '../../../lambdas/loader/wire';
-import { validEvent } from '../fuzz/arbitraries';
 import { fuzzParams, PROPERTY_TIMEOUT_MS } from '../fuzz/settings';
+import { generatedEnrichedEvent as enrichedEvent } from './helpers';
 
 // The loader writes DynamoDB's wire format itself (lambdas/loader/wire.ts) instead of through the
 // document client. These hold it to exactly what the document client (marshallOptions
 // removeUndefinedValues) wrote before: the same AttributeValues, in the same attribute order.
 
 const OPTIONS = { removeUndefinedValues: true };
-const RECEIVED_AT = new Date('2026-11-22T10:00:00.000Z');
 
 /** convertToAttr's result or its error message, to compare both ways of failing too. */
 function outcome(convert: () => unknown): { value: string } | { error: string } {
@@ -35,14 +33,6 @@ function expectSameAsUtilDynamodb(value: unknown): void {
 class Point {
   constructor(readonly x = 1) {}
 }
-
-const enrichedEvent: fc.Arbitrary<EnrichedEvent> = validEvent(RECEIVED_AT)
-  .map((event) => {
-    const verdict = validateEvent(event, RECEIVED_AT);
-    if (!verdict.ok) return undefined;
-    return enrichEvent(verdict.event, { receivedAt: RECEIVED_AT, processedAt: new Date(RECEIVED_AT.getTime() + 1_000), originalVersion: verdict.originalVersion });
-  })
-  .filter((event): event is EnrichedEvent => event !== undefined);
 
 describe('attributeValue is util-dynamodb convertToAttr with removeUndefinedValues', () => {
   it('for edge values: numbers it writes and numbers it refuses, text, null, containers, and types it hands back', () => {

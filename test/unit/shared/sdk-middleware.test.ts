@@ -13,7 +13,7 @@ describe('clients without the SDK request logger', () => {
   });
 
   it('the functions\' clients (DynamoDB, Kinesis, SQS) are built without it', () => {
-    const dynamo = leanDynamoClient(new DynamoDBClient({ region: 'us-east-1' }));
+    const dynamo = leanDynamoClient({ region: 'us-east-1' });
     expect(names(dynamo)).not.toContain(SDK_LOGGER_MIDDLEWARE);
     expect(names(dynamo)).toContain('serializerMiddleware');
     expect(names(kinesisClient())).not.toContain(SDK_LOGGER_MIDDLEWARE);
