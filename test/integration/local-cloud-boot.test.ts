@@ -87,6 +87,9 @@ describe('startLocalCloud on the real app', () => {
     });
     expect(totals.totals.EventsAccepted).toBeGreaterThanOrEqual(1);
     expect(totals.deadLetterQueueDepth).toEqual(expect.any(Number));
+    // totals() gives the same counters without the queue depths (nothing is sent meanwhile).
+    expect(cloud.totals()).toEqual((await cloud.metrics()).totals);
+    expect(cloud.totals().EventsStored).toBeGreaterThanOrEqual(1);
   });
 
   it('reports ready on /_local/health', async () => {

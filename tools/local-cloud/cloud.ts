@@ -97,6 +97,8 @@ export interface LocalCloud {
   /** The template's Firehose delivery streams, running (the raw archive). */
   deliveryStreams: DeliveryStream[];
   metrics(): Promise<LocalCloudMetrics>;
+  /** The functions' metric totals alone, without asking SQS for queue depths (for frequent polls). */
+  totals(): MetricTotals;
   stop(): Promise<void>;
 }
 
@@ -259,6 +261,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       faults,
       deliveryStreams,
       metrics,
+      totals: () => runtime.metrics(),
       stop: () => (stopping ??= stopAll()),
     };
   } catch (error) {
