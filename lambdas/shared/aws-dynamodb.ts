@@ -44,7 +44,8 @@ export class TransactJsonProtocol extends AwsJson1_0Protocol {
     const request = await super.serializeRequest(operationSchema, rest, context);
     const others = typeof request.body === 'string' ? request.body : new TextDecoder().decode(request.body as Uint8Array);
     const transactItems = `"TransactItems":${JSON.stringify(items)}`;
-    request.body = others === '{}' ? `{${transactItems}}` : `{${transactItems},${others.slice(1)}`;
+    // As bytes, like the SDK's writer: signing and the socket then take them without encoding again.
+    request.body = Buffer.from(others === '{}' ? `{${transactItems}}` : `{${transactItems},${others.slice(1)}`, 'utf8');
     return request;
   }
 }
