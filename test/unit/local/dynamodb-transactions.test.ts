@@ -260,6 +260,9 @@ describe('ClientRequestToken lifetime', () => {
       BillingMode: 'PAY_PER_REQUEST',
     });
     expect(created.status).toBe(200);
+    // dynalite makes a new table ACTIVE on a timer.
+    const status = async () => ((await dynalite.call('DescribeTable', { TableName: table })).body.Table as { TableStatus?: string } | undefined)?.TableStatus;
+    while ((await status()) !== 'ACTIVE') await new Promise((resolve) => setTimeout(resolve, 10));
     const put = (id: string) => [{ Put: { TableName: table, Item: { id: { S: id } } } }];
     const send = (token: string, id: string) => transactions.transactWriteItems({ ClientRequestToken: token, TransactItems: put(id) });
     try {
