@@ -9,6 +9,10 @@ export default defineConfig({
     // The AWS SDK's notice that its 2027 releases need Node 22 would repeat in every test file.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     reporters: process.env.CI ? ['default', ['json', { outputFile: '.ci/test-results.json' }]] : ['default'],
+    // Two test files at a time (vitest's default on 2 cores is one): an integration file spends
+    // much of its time waiting on the local cloud's pollers and child processes, so a unit or infra
+    // file runs meanwhile. Integration and infra files still run one at a time each.
+    maxWorkers: 2,
     projects: [
       {
         test: {
