@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type http from 'node:http';
+import { loadActions } from './in-process-actions';
 import { installFastSequences } from './kinesalite-sequences';
 
 /**
@@ -18,21 +19,7 @@ export const KINESIS_JSON = 'application/x-amz-json-1.1';
 /** kinesalite answers 413 beyond this. */
 const MAX_REQUEST_BYTES = 7 * 1024 * 1024;
 
-interface KinesaliteError extends Error {
-  statusCode?: number;
-  body?: Record<string, unknown>;
-}
 type Store = { db: unknown };
-type Action = (store: Store, data: Record<string, unknown>, callback: (error: KinesaliteError | null, data?: Record<string, unknown>) => void) => void;
-interface ActionValidation {
-  types: Record<string, unknown>;
-  custom?: unknown;
-}
-interface Validations {
-  toLowerFirst(name: string): string;
-  checkTypes(data: Record<string, unknown>, types: Record<string, unknown>): Record<string, unknown>;
-  checkValidations(data: Record<string, unknown>, types: Record<string, unknown>, custom: unknown, operation: string): void;
-}
 type HttpServerFactory = (options: Record<string, unknown>) => http.Server;
 
 /** The operations kinesalite implements (its server's list). */
@@ -75,7 +62,6 @@ export interface Kinesalite {
 
 export function startKinesalite(options: Record<string, unknown>): Kinesalite {
   const db = require('kinesalite/db') as { create(options: Record<string, unknown>): Store };
-  const validations = require('kinesalite/validations') as Validations;
   const kinesalite = require('kinesalite') as HttpServerFactory;
   installFastSequences();
   // kinesalite creates its store inside the server factory: keep the one it creates.
@@ -91,14 +77,7 @@ export function startKinesalite(options: Record<string, unknown>): Kinesalite {
   if (!store) throw new Error('kinesalite did not create its store');
   const serverStore = store;
 
-  const actions = new Map<string, { action: Action; validation: ActionValidation }>();
-  for (const operation of KINESALITE_OPERATIONS) {
-    const name = validations.toLowerFirst(operation);
-    actions.set(operation, {
-      action: require(`kinesalite/actions/${name}`) as Action,
-      validation: require(`kinesalite/validations/${name}`) as ActionValidation,
-    });
-  }
+  const actions = loadActions<Store>('kinesalite', KINESALITE_OPERATIONS);
 
   const takes = (req: http.IncomingMessage, operation: string): boolean => {
     const { headers } = req;
@@ -112,29 +91,8 @@ export function startKinesalite(options: Record<string, unknown>): Kinesalite {
     return ['Credential=', 'Signature=', 'SignedHeaders='].every((part) => authorization.includes(part));
   };
 
-  const call = (operation: string, body: Record<string, unknown>) =>
-    new Promise<KinesisAnswer>((resolve, reject) => {
-      const entry = actions.get(operation);
-      if (!entry) {
-        resolve({ status: 400, body: { __type: 'UnknownOperationException' } });
-        return;
-      }
-      let data: Record<string, unknown>;
-      try {
-        data = validations.checkTypes(body, entry.validation.types);
-        validations.checkValidations(data, entry.validation.types, entry.validation.custom, operation);
-      } catch (error) {
-        const failure = error as KinesaliteError;
-        if (failure.statusCode && failure.body) resolve({ status: failure.statusCode, body: failure.body });
-        else reject(error);
-        return;
-      }
-      entry.action(serverStore, data, (error, answer) => {
-        if (error?.statusCode && error.body) resolve({ status: error.statusCode, body: error.body });
-        else if (error) reject(error);
-        else resolve({ status: 200, body: answer ?? {} });
-      });
-    });
+  const call = async (operation: string, body: Record<string, unknown>): Promise<KinesisAnswer> =>
+    (await actions.run(operation, serverStore, body, operation)) ?? { status: 400, body: { __type: 'UnknownOperationException' } };
 
   return { server, takes, call };
 }
