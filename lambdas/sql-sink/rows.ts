@@ -71,12 +71,22 @@ export function eventParameters(event: EnrichedEvent, source: string): SqlParame
   return parameters;
 }
 
-/** The batch's data-quality row (seed 002's data_quality_metrics), once per shard and first sequence number. */
+/**
+ * The batch's data-quality row (seed 002's data_quality_metrics), at most once per record: it is
+ * left out when a row of the shard already covers its first record. Lambda retries a failed batch
+ * from the same first record (the primary key makes that a no-op), but after a crash that came
+ * after the row was written it may bisect the batch, and the second half starts inside the range
+ * already recorded.
+ */
 export const INSERT_BATCH_METRICS_SQL =
   'INSERT INTO data_quality_metrics (shard_id, first_sequence_number, last_sequence_number, records, valid_records, ' +
-  'invalid_records, invalid_by_code, stored, duplicates, lag_avg_seconds, lag_max_seconds) VALUES (:shard_id, ' +
-  ':first_sequence_number, :last_sequence_number, :records, :valid_records, :invalid_records, :invalid_by_code, ' +
-  ':stored, :duplicates, :lag_avg_seconds, :lag_max_seconds) ON CONFLICT (shard_id, first_sequence_number) DO NOTHING';
+  'invalid_records, invalid_by_code, stored, duplicates, lag_avg_seconds, lag_max_seconds) SELECT :shard_id, ' +
+  ':first_sequence_number, :last_sequence_number, :records::integer, :valid_records::integer, :invalid_records::integer, ' +
+  ':invalid_by_code::jsonb, :stored::integer, :duplicates::integer, :lag_avg_seconds::numeric, :lag_max_seconds::numeric ' +
+  'WHERE NOT EXISTS (SELECT 1 FROM data_quality_metrics m WHERE m.shard_id = :shard_id ' +
+  'AND m.first_sequence_number::numeric <= :first_sequence_number::numeric ' +
+  'AND m.last_sequence_number::numeric >= :first_sequence_number::numeric) ' +
+  'ON CONFLICT (shard_id, first_sequence_number) DO NOTHING';
 
 export interface BatchMetricsRow {
   shardId: string;

@@ -80,9 +80,12 @@ describe('SQL sink on the local cloud (auroraSink=true)', () => {
     // DynamoDB's promise is unchanged by the second consumer.
     const report = await checkConservation(clients, accepted);
     expect(report.problems, JSON.stringify(report)).toEqual([]);
-    // The batches' quality rows add up to the stored events (retried ranges counted once).
-    const quality = await api.execute('SELECT coalesce(sum(stored), 0) FROM data_quality_metrics');
-    expect(quality.records?.[0]?.[0]?.longValue).toBe(valid.length);
+    // The batches' quality rows add up to the stored events (retried ranges counted once). A batch's
+    // row is written after its events, so the last one may come a moment after the poll above.
+    const qualityStored = async () =>
+      (await api.execute('SELECT coalesce(sum(stored), 0) FROM data_quality_metrics')).records?.[0]?.[0]?.longValue ?? 0;
+    await poll('quality rows for every stored event', async () => ((await qualityStored()) >= valid.length ? true : undefined), 60_000, 500).catch(() => undefined);
+    expect(await qualityStored()).toBe(valid.length);
   }, 240_000);
 
   it('pipeline sql prints a view and refuses to write', async () => {
