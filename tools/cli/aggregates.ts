@@ -235,7 +235,7 @@ export async function runAggregates(
       );
     }
   }
-  const dynamo = DynamoDBDocumentClient.from(target.dynamodb(), { marshallOptions: { removeUndefinedValues: true } });
+  const dynamo = target.documents();
   const progress = createProgress({ label: 'scanning Events', total: 0, enabled: options.progress && Boolean(process.stderr.isTTY) });
   let report: AggregatesReport;
   try {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { APIGatewayClient, GetApiKeyCommand } from '@aws-sdk/client-api-gateway';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -190,6 +191,11 @@ export class Target {
 
   dynamodb(): DynamoDBClient {
     return this.client('dynamodb', () => new DynamoDBClient(this.config));
+  }
+
+  /** The document client over dynamodb() that `aggregates` and `rebuild` read and write with. */
+  documents(): DynamoDBDocumentClient {
+    return this.client('dynamodb-documents', () => DynamoDBDocumentClient.from(this.dynamodb(), { marshallOptions: { removeUndefinedValues: true } }));
   }
 
   cloudwatch(): CloudWatchClient {

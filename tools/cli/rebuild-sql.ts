@@ -1,5 +1,6 @@
 import type { EnrichedEvent } from '../../lambdas/shared/events';
-import { DataApi, isTransientDataApiError, type DataApiSender, type DataApiTarget } from '../../lambdas/shared/data-api';
+import { DataApi, isTransientDataApiError, sqlParam, type DataApiSender, type DataApiTarget } from '../../lambdas/shared/data-api';
+import { STORED_BY_SQL } from '../../lambdas/sql-sink/rows';
 import { backoffDelay, DEFAULT_RETRY_POLICY, systemClock } from '../../lambdas/shared/retry';
 import { DataApiEventStore, type SqlOutcome } from '../../lambdas/sql-sink/store';
 import type { Progress } from './progress';
@@ -63,11 +64,9 @@ async function retried<T>(write: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Which of the ids ecommerce_events holds (the sink's own ownership query). */
 async function presentIds(api: DataApi, ids: readonly string[]): Promise<Set<string>> {
-  const answer = await api.execute(
-    "SELECT event_id FROM ecommerce_events WHERE event_id = ANY (string_to_array(:event_ids, ','))",
-    [{ name: 'event_ids', value: { stringValue: ids.join(',') } }],
-  );
+  const answer = await api.execute(STORED_BY_SQL, [sqlParam.text('event_ids', ids.join(','))]);
   return new Set((answer.records ?? []).map((row) => row[0]?.stringValue ?? ''));
 }
 

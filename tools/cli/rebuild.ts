@@ -1,4 +1,3 @@
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { hourOfPartitionKey, hourPartitionKey, type AggregateSource } from '../../lambdas/shared/aggregates';
 import { enrichEvent, LIMITS, validateEvent, type EnrichedEvent } from '../../lambdas/shared/events';
@@ -148,7 +147,7 @@ export async function runRebuild(
   } finally {
     progress.stop();
   }
-  const dynamo = DynamoDBDocumentClient.from(target.dynamodb(), { marshallOptions: { removeUndefinedValues: true } });
+  const dynamo = target.documents();
   const aggregates = await checkAggregates(dynamo, {
     eventsTableName: target.output('EventsTableName'),
     aggregatesTableName: target.output('AggregatesTableName'),
